@@ -1,0 +1,81 @@
+// Splits a D-Bus byte stream into messages (D-Bus specification, "Message Format") and
+// gives each the file descriptors that arrived with its bytes. Parsing of the header
+// fields and body is dbus-next's own (DBusBuffer), as its connection reader does it.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+interface DBusBufferLike {
+  readArray(signature: unknown, length: number): Array<[number, [unknown, unknown[]]]>;
+  align(power: number): void;
+  read(signature: string): unknown[];
+}
+const DBusBuffer = require('dbus-next/lib/dbus-buffer.js') as new (
+  buffer: Buffer,
+  start: number,
+  endian: number,
+  fds: number[],
+  opts: Record<string, unknown>,
+) => DBusBufferLike;
+const headerSignature = require('dbus-next/lib/header-signature.json') as Array<{ child: unknown[] }>;
+const constants = require('dbus-next/lib/constants.js') as { headerTypeName: string[]; endianness: { le: number } };
+
+const FIXED_HEADER = 16;
+/** The specification's limit on a message (2^27 bytes); more is a broken peer. */
+const MAX_MESSAGE = 1 << 27;
+
+export class MessageFramer {
+  private buffer: Buffer = Buffer.alloc(0);
+  /** Stream offset of buffer[0]. */
+  private base = 0;
+  private received = 0;
+  private fdBatches: Array<{ at: number; fds: number[] }> = [];
+
+  /**
+   * File descriptors that arrived with the chunk that starts `pendingBytes` after what
+   * `push` has seen (bytes the stream has queued but not yet delivered).
+   */
+  pushFds(fds: number[], pendingBytes: number): void {
+    this.fdBatches.push({ at: this.received + pendingBytes, fds });
+  }
+
+  /** Adds bytes; returns every message now complete, in dbus-next's raw form. */
+  push(chunk: Buffer): Array<Record<string, unknown>> {
+    this.received += chunk.length;
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const out: Array<Record<string, unknown>> = [];
+    for (;;) {
+      if (this.buffer.length < FIXED_HEADER) break;
+      const endian = this.buffer[0];
+      const le = endian === constants.endianness.le;
+      const bodyLength = le ? this.buffer.readUInt32LE(4) : this.buffer.readUInt32BE(4);
+      const fieldsLength = le ? this.buffer.readUInt32LE(12) : this.buffer.readUInt32BE(12);
+      const total = FIXED_HEADER + (((fieldsLength + 7) >> 3) << 3) + bodyLength;
+      if (total > MAX_MESSAGE) throw new Error(`D-Bus message of ${total} bytes exceeds the limit`);
+      if (this.buffer.length < total) break;
+      const end = this.base + total;
+      const fds: number[] = [];
+      while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
+      out.push(this.parse(this.buffer.subarray(0, total), endian, fieldsLength, bodyLength, fds));
+      this.buffer = this.buffer.subarray(total);
+      this.base = end;
+    }
+    if (this.buffer.length === 0) this.buffer = Buffer.alloc(0);
+    return out;
+  }
+
+  private parse(message: Buffer, endian: number, fieldsLength: number, bodyLength: number, fds: number[]): Record<string, unknown> {
+    const header = message.subarray(0, FIXED_HEADER);
+    const buf = new DBusBuffer(message.subarray(FIXED_HEADER), 0, endian, fds, {});
+    const fields = buf.readArray(headerSignature[0].child[0], fieldsLength);
+    buf.align(3);
+    const raw: Record<string, unknown> = {
+      serial: endian === constants.endianness.le ? header.readUInt32LE(8) : header.readUInt32BE(8),
+      type: header[1],
+      flags: header[2],
+    };
+    for (const [code, value] of fields) raw[constants.headerTypeName[code]] = value[1][0];
+    if (bodyLength > 0 && raw.signature) raw.body = buf.read(raw.signature as string);
+    return raw;
+  }
+}

@@ -1,0 +1,14 @@
+// display-core: QEMU's D-Bus display as a library — a VM's console mirrored with
+// damage, its input, clipboard and audio — shared by qemu-vnc and qemu-rdp.
+export * from './display.js';
+export * from './framebuffer.js';
+export * from './damage.js';
+export * from './pixel-format.js';
+export * from './pixman-format.js';
+export * from './keymap/index.js';
+export * from './input.js';
+export * from './clipboard.js';
+export * from './audio.js';
+export * from './screenshot.js';
+export { QEMU_BUS_NAME } from './dbus/names.js';
+export * from "./placeholder.js";

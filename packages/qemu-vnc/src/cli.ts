@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// qemu-vnc: serve a VM's console (QEMU's D-Bus display) to VNC clients.
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { parseArgs } from 'node:util';
+import { ClipboardPeer, QemuDisplay } from '@vdi-sidecar/display-core';
+import { isLoopback, parseEndpoint } from './endpoint.js';
+import type { SharePolicy } from './server/session.js';
+import { VncServer, type Endpoint } from './server/vnc-server.js';
+
+const USAGE = `Usage: qemu-vnc [options]
+
+Serves the console of a QEMU VM started with -display dbus to VNC clients (RFB 3.3–3.8,
+Raw/Hextile/Zlib/ZRLE/Tight/TightPNG) over TCP and, optionally, WebSocket (noVNC).
+
+Options (environment variable in brackets):
+  --dbus-address ADDR     D-Bus address of QEMU's display [DBUS_DISPLAY_ADDRESS]
+  --listen HOST:PORT      RFB over TCP (default 127.0.0.1:5900) [QEMU_VNC_LISTEN]
+  --websocket HOST:PORT   RFB over WebSocket, binary subprotocol (default: off) [QEMU_VNC_WEBSOCKET]
+  --console N             console number (default 0) [QEMU_VNC_CONSOLE]
+  --vm NAME|UUID          which VM, when several share the bus [QEMU_VNC_VM]
+  --password-file FILE    require VNC Authentication with the password in FILE [QEMU_VNC_PASSWORD_FILE]
+  --tls-cert FILE         certificate for VeNCrypt X509 subtypes [QEMU_VNC_TLS_CERT]
+  --tls-key FILE          its private key [QEMU_VNC_TLS_KEY]
+  --share-policy POLICY   allow (everyone shares), disconnect (an exclusive client
+                          disconnects the others) or refuse (exclusive requests are
+                          refused while others are connected); default allow [QEMU_VNC_SHARE_POLICY]
+  --insecure              allow listening beyond loopback without password or TLS [QEMU_VNC_INSECURE=1]
+  --verbose               log debug messages [QEMU_VNC_VERBOSE=1]
+  -h, --help              this text
+
+Without a password, VeNCrypt TLSNone and the None security type are offered; with one,
+VNC Authentication (and VeNCrypt TLSVnc/X509Vnc) only. Failed authentications are limited
+to 5 per minute per client address.
+
+Exit codes: 0 after SIGTERM/SIGINT, 1 when a listener cannot be opened, 2 bad usage.`;
+
+class UsageError extends Error {}
+
+const SHARE_POLICIES: readonly SharePolicy[] = ['allow', 'disconnect', 'refuse'];
+
+function main(argv: string[]): Promise<number> | number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'dbus-address': { type: 'string' },
+      listen: { type: 'string' },
+      websocket: { type: 'string' },
+      console: { type: 'string' },
+      vm: { type: 'string' },
+      'password-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'share-policy': { type: 'string' },
+      insecure: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const env = process.env;
+  const address = values['dbus-address'] ?? env.DBUS_DISPLAY_ADDRESS;
+  if (!address) throw new UsageError('no bus address: give --dbus-address or set DBUS_DISPLAY_ADDRESS');
+  const listen = parseEndpoint(values.listen ?? env.QEMU_VNC_LISTEN ?? '127.0.0.1:5900', '--listen');
+  const wsText = values.websocket ?? env.QEMU_VNC_WEBSOCKET;
+  const websocket = wsText ? parseEndpoint(wsText, '--websocket') : undefined;
+  const consoleText = values.console ?? env.QEMU_VNC_CONSOLE ?? '0';
+  const consoleId = Number(consoleText);
+  if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
+  const sharePolicy = (values['share-policy'] ?? env.QEMU_VNC_SHARE_POLICY ?? 'allow') as SharePolicy;
+  if (!SHARE_POLICIES.includes(sharePolicy)) throw new UsageError(`--share-policy takes ${SHARE_POLICIES.join(', ')}, not "${sharePolicy}"`);
+  const insecure = values.insecure ?? env.QEMU_VNC_INSECURE === '1';
+  const verbose = values.verbose ?? env.QEMU_VNC_VERBOSE === '1';
+
+  const passwordFile = values['password-file'] ?? env.QEMU_VNC_PASSWORD_FILE;
+  const certFile = values['tls-cert'] ?? env.QEMU_VNC_TLS_CERT;
+  const keyFile = values['tls-key'] ?? env.QEMU_VNC_TLS_KEY;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--tls-cert and --tls-key go together');
+  const password = passwordFile ? readPassword(passwordFile) : undefined;
+  const tls = certFile && keyFile ? createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) }) : undefined;
+
+  for (const ep of [listen, websocket]) {
+    if (ep && !isLoopback(ep.host) && !password && !tls && !insecure) {
+      throw new UsageError(
+        `refusing to listen on ${ep.host}:${ep.port}, beyond loopback, without authentication: give --password-file (and --tls-cert/--tls-key), or --insecure if you really mean it`,
+      );
+    }
+  }
+
+  const log = (level: string, message: string) => {
+    if (level !== 'debug' || verbose) process.stderr.write(`qemu-vnc: ${level}: ${message}\n`);
+  };
+  const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_VNC_VM, placeholder: true, log }).start();
+  const clipboard = new ClipboardPeer(display);
+  clipboard.on('error', (message) => log('warn', message));
+  const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, log });
+  return serve(server, display, listen, websocket);
+}
+
+async function serve(server: VncServer, display: QemuDisplay, listen: Endpoint, websocket: Endpoint | undefined): Promise<number> {
+  try {
+    const bound = await server.listen(listen);
+    process.stdout.write(`qemu-vnc: RFB on ${bound.host}:${bound.port}\n`);
+    if (websocket) {
+      const ws = await server.listenWebSocket(websocket);
+      process.stdout.write(`qemu-vnc: RFB over WebSocket on ${ws.host}:${ws.port}\n`);
+    }
+  } catch (err) {
+    process.stderr.write(`qemu-vnc: cannot listen: ${(err as Error).message}\n`);
+    await server.close();
+    display.close();
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.close();
+  display.close();
+  return 0;
+}
+
+function readPassword(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the password file: ${(err as Error).message}`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (!password) throw new UsageError(`the password file ${file} is empty`);
+  return password;
+}
+
+Promise.resolve()
+  .then(() => main(process.argv.slice(2)))
+  .then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      process.stderr.write(`qemu-vnc: ${(err as Error).message}${usage ? ' (see --help)' : ''}\n`);
+      process.exit(usage ? 2 : 1);
+    },
+  );

@@ -1,0 +1,65 @@
+// Pixel values in the client's format, as numbers. display-core converts the server's
+// B,G,R,X frame into the client's bytes (convertRect); encoders that compare pixels
+// (palettes, runs, solid areas) read those bytes back as values and write values out again.
+import type { PixelFormat } from '@vdi-sidecar/display-core';
+
+/**
+ * The bits of a pixel value that carry colour. The others are undefined — QEMU's X byte
+ * passes through unchanged when the client's format matches the frame's — so pixels are
+ * compared on these bits only.
+ */
+export function colourBits(pf: PixelFormat): number {
+  return ((pf.redMax * 2 ** pf.redShift) | (pf.greenMax * 2 ** pf.greenShift) | (pf.blueMax * 2 ** pf.blueShift)) >>> 0;
+}
+
+/** The colour values of the packed pixels in `bytes`, read in the format's byte order. */
+export function readPixelValues(bytes: Buffer, pf: PixelFormat): Uint32Array {
+  const size = pf.bitsPerPixel >> 3;
+  const mask = colourBits(pf);
+  const count = Math.floor(bytes.length / size);
+  const values = new Uint32Array(count);
+  if (size === 1) {
+    for (let i = 0; i < count; i++) values[i] = bytes[i] & mask;
+  } else if (size === 2) {
+    for (let i = 0; i < count; i++) values[i] = (pf.bigEndian ? bytes.readUInt16BE(i * 2) : bytes.readUInt16LE(i * 2)) & mask;
+  } else {
+    for (let i = 0; i < count; i++) values[i] = (pf.bigEndian ? bytes.readUInt32BE(i * 4) : bytes.readUInt32LE(i * 4)) & mask;
+  }
+  return values;
+}
+
+/** The distinct colours of a set of pixels, most frequent first. */
+export interface Palette {
+  colours: number[];
+  /** colour value → index into `colours`. */
+  index: Map<number, number>;
+  /** For each colour, the position of its first pixel (to copy its bytes from there). */
+  first: number[];
+}
+
+/**
+ * The palette of `values`, or undefined as soon as it would exceed `maxColours`. Colours are
+ * ordered by decreasing frequency (ties by first appearance), so index 0 is the background.
+ */
+export function buildPalette(values: Uint32Array, maxColours: number): Palette | undefined {
+  const counts = new Map<number, number>();
+  const firstSeen = new Map<number, number>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const n = counts.get(v);
+    if (n === undefined) {
+      if (counts.size >= maxColours) return undefined;
+      counts.set(v, 1);
+      firstSeen.set(v, i);
+    } else {
+      counts.set(v, n + 1);
+    }
+  }
+  // Map iteration follows insertion order, and sort is stable: ties keep first appearance.
+  const colours = [...counts.keys()].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
+  return {
+    colours,
+    index: new Map(colours.map((c, i) => [c, i])),
+    first: colours.map((c) => firstSeen.get(c) ?? 0),
+  };
+}

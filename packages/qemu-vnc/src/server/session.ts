@@ -1,0 +1,681 @@
+// One RFB client: the handshake (RFC 6143 §7.1–7.3, VeNCrypt), then its messages and the
+// updates it is sent. Updates are driven by damage and paced by the client: a request only
+// marks "update wanted", damage accumulates in this client's own region, and nothing is
+// encoded while the socket still holds more than a frame's worth of unsent bytes — a slow
+// client gets coalesced updates, never a queue (QEMU's fix for CVE-2017-15124).
+import type { Duplex } from 'node:stream';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import {
+  decodeLockModifiers,
+  diffButtons,
+  keysymToQnum,
+  PIXEL_FORMAT_BGRX,
+  QNUM,
+  validatePixelFormat,
+  type ClipboardPeer,
+  type DamageConsumer,
+  type PixelFormat,
+  type QemuDisplay,
+  type Rect,
+} from '@vdi-sidecar/display-core';
+import {
+  decodeClipboardText,
+  decodeExtendedClipboardProvide,
+  parseClientInit,
+  parseClientMessage,
+  parseProtocolVersion,
+  PROTOCOL_VERSION_LENGTH,
+  type ClientMessage,
+  type RfbVersion,
+} from '../rfb/client-messages.js';
+import { ClipboardAction, ClipboardFormat, FenceFlag, PseudoEncoding, SecurityType, VeNCryptSubtype, DesktopSizeReason, DesktopSizeStatus } from '../rfb/constants.js';
+import { EncoderSet, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
+import { RfbProtocolError } from '../rfb/errors.js';
+import {
+  encodeAckRect,
+  encodeCursorRect,
+  encodeDesktopSizeRect,
+  encodeEndOfContinuousUpdates,
+  encodeExtendedClipboardCaps,
+  encodeExtendedClipboardNotify,
+  encodeExtendedClipboardProvideText,
+  encodeExtendedClipboardRequest,
+  encodeExtendedDesktopSizeRect,
+  encodeFramebufferUpdateHeader,
+  encodeLedStateRect,
+  encodeProtocolVersion,
+  encodeSecurityFailure,
+  encodeSecurityResult,
+  encodeSecurityTypes,
+  encodeSecurityTypeV33,
+  encodeServerCutText,
+  encodeServerFence,
+  encodeServerInit,
+  encodeVeNCryptSubtypeAccepted,
+  encodeVeNCryptSubtypes,
+  encodeVeNCryptVersion,
+  encodeVeNCryptVersionRefused,
+} from '../rfb/server-messages.js';
+import { createVncAuthChallenge, verifyVncAuthResponse } from '../rfb/vnc-auth.js';
+import type { AuthRateLimiter, VncSecurity } from './auth.js';
+import { ByteQueue } from './byte-queue.js';
+
+export type SharePolicy = 'allow' | 'disconnect' | 'refuse';
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost {
+  readonly display: QemuDisplay;
+  readonly clipboard: ClipboardPeer | undefined;
+  readonly security: VncSecurity;
+  readonly limiter: AuthRateLimiter;
+  /** Anonymous-DH TLS context for the TLSNone/TLSVnc VeNCrypt subtypes. */
+  readonly anonymousTls: SecureContext;
+  desktopName(): string;
+  /** Share policy check at ClientInit; a string is the reason to refuse this client. */
+  admit(session: VncSession, shared: boolean): string | undefined;
+  closed(session: VncSession): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+type Phase =
+  | { name: 'version' }
+  | { name: 'security-type' }
+  | { name: 'vnc-auth'; challenge: Buffer }
+  | { name: 'vencrypt-version' }
+  | { name: 'vencrypt-subtype'; offered: number[] }
+  | { name: 'tls-handshake' }
+  | { name: 'client-init' }
+  | { name: 'normal' }
+  | { name: 'closed' };
+
+/** Unsent bytes above which no new update is encoded (QEMU: one framebuffer, floor 1 MiB). */
+const MIN_CONGESTION_LIMIT = 1 << 20;
+/** A client this many times over the limit has stopped reading: it is dropped. */
+const STALLED_FACTOR = 5;
+
+const EXTENDED_CLIPBOARD_MAX = 1 << 20;
+
+export class VncSession {
+  readonly id: number;
+  shared = true;
+  private phase: Phase = { name: 'version' };
+  private version: RfbVersion = '3.8';
+  private stream: Duplex;
+  private readonly input = new ByteQueue();
+  private pixelFormat: PixelFormat = { ...PIXEL_FORMAT_BGRX };
+  private prefs: EncodingPreferences = negotiateEncodings([]);
+  private readonly encoders = new EncoderSet();
+  private damage: DamageConsumer | undefined;
+  private updateWanted = false;
+  private continuous = false;
+  private encoding = false;
+  private clientWidth = 0;
+  private clientHeight = 0;
+  private pendingCursor = false;
+  private pendingLeds = false;
+  private pendingDesktopSize: { reason: number; status: number } | undefined;
+  private buttons = 0;
+  private readonly heldModifiers = new Set<number>();
+  private extendedMouseButtons = false;
+  private extendedClipboard = false;
+  private pendingGuestText: string | undefined;
+  private refuseAtVersion: string | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
+  /** Bytes and FramebufferUpdates sent, for metrics and tests. */
+  readonly stats = { bytes: 0, updates: 0, rects: 0 };
+
+  constructor(
+    id: number,
+    stream: Duplex,
+    readonly remoteAddress: string,
+    private readonly host: SessionHost,
+  ) {
+    this.id = id;
+    this.stream = stream;
+    this.attach(stream);
+    // Over the failure limit: the refusal is sent once the client's version is known.
+    if (host.limiter.blocked(remoteAddress)) {
+      this.refuseAtVersion = 'too many authentication failures from this address; try again later';
+    }
+    this.write(encodeProtocolVersion('3.8'));
+  }
+
+  get isActive(): boolean {
+    return this.phase.name === 'normal';
+  }
+
+  /** Closes the connection with a log line saying why. */
+  close(reason: string, level: 'info' | 'warn' = 'info'): void {
+    if (this.phase.name === 'closed') return;
+    this.phase = { name: 'closed' };
+    this.host.log(level, `client ${this.id} (${this.remoteAddress}): ${reason}`);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.damage?.close();
+    this.encoders.close();
+    this.stream.end();
+    // A client that stopped reading never lets 'end' flush: do not wait for it.
+    setTimeout(() => this.stream.destroy(), 2000).unref();
+    this.host.closed(this);
+  }
+
+  // ---- transport -------------------------------------------------------------------
+
+  private attach(stream: Duplex): void {
+    stream.on('data', this.onData);
+    stream.on('error', (err: Error) => this.close(`connection error: ${err.message}`));
+    stream.on('close', () => this.close('disconnected'));
+    stream.on('drain', () => this.schedule());
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    if (this.phase.name === 'closed') return;
+    this.input.push(chunk);
+    try {
+      this.process();
+    } catch (err) {
+      const code = err instanceof RfbProtocolError ? `${err.code}: ` : '';
+      this.close(`protocol error, dropped: ${code}${(err as Error).message}`, 'warn');
+    }
+  };
+
+  private write(data: Buffer): boolean {
+    if (this.phase.name === 'closed') return false;
+    this.stats.bytes += data.length;
+    return this.stream.write(data);
+  }
+
+  // ---- handshake -------------------------------------------------------------------
+
+  /** Consumes complete messages from the input queue, phase by phase. */
+  private process(): void {
+    for (;;) {
+      const buf = this.input.view();
+      const used = this.step(buf);
+      if (used === 0) return;
+      this.input.consume(used);
+    }
+  }
+
+  /** Handles what `buf` starts with; returns the bytes used, 0 when more are needed. */
+  private step(buf: Buffer): number {
+    const phase = this.phase;
+    switch (phase.name) {
+      case 'version': {
+        if (buf.length < PROTOCOL_VERSION_LENGTH) return 0;
+        this.version = parseProtocolVersion(buf.subarray(0, PROTOCOL_VERSION_LENGTH)).version;
+        if (this.refuseAtVersion) {
+          this.write(encodeSecurityFailure(this.version, this.refuseAtVersion));
+          this.close(this.refuseAtVersion, 'warn');
+          return PROTOCOL_VERSION_LENGTH;
+        }
+        this.offerSecurity();
+        return PROTOCOL_VERSION_LENGTH;
+      }
+      case 'security-type': {
+        if (buf.length < 1) return 0;
+        this.chooseSecurity(buf[0]);
+        return 1;
+      }
+      case 'vnc-auth': {
+        if (buf.length < 16) return 0;
+        this.checkVncAuth(phase.challenge, buf.subarray(0, 16));
+        return 16;
+      }
+      case 'vencrypt-version': {
+        if (buf.length < 2) return 0;
+        if (buf[0] !== 0 || buf[1] < 2) {
+          this.write(encodeVeNCryptVersionRefused());
+          this.close(`VeNCrypt version ${buf[0]}.${buf[1]} not supported`, 'warn');
+          return 2;
+        }
+        const offered = this.vencryptSubtypes();
+        this.write(encodeVeNCryptSubtypes(offered));
+        this.phase = { name: 'vencrypt-subtype', offered };
+        return 2;
+      }
+      case 'vencrypt-subtype': {
+        if (buf.length < 4) return 0;
+        const subtype = buf.readUInt32BE(0);
+        if (!phase.offered.includes(subtype)) {
+          this.write(Buffer.from([0]));
+          this.close(`VeNCrypt subtype ${subtype} was not offered`, 'warn');
+          return 4;
+        }
+        this.write(encodeVeNCryptSubtypeAccepted());
+        this.startTls(subtype, buf.subarray(4));
+        return buf.length; // anything after the subtype is TLS, handed over in startTls
+      }
+      case 'tls-handshake':
+        return 0;
+      case 'client-init': {
+        const init = parseClientInit(buf);
+        if ('needBytes' in init) return 0;
+        this.initialise(init.shared);
+        return init.size;
+      }
+      case 'normal': {
+        const parsed = parseClientMessage(buf, 0, {
+          maxCutTextLength: EXTENDED_CLIPBOARD_MAX,
+          extendedMouseButtons: this.extendedMouseButtons,
+        });
+        if ('needBytes' in parsed) return 0;
+        this.handle(parsed.message);
+        return parsed.size;
+      }
+      case 'closed':
+        return buf.length;
+    }
+  }
+
+  /** Security types for this server's settings (RFC 6143 §7.1.2). */
+  private securityTypes(): number[] {
+    const { password, allowNone } = this.host.security;
+    const types: number[] = [];
+    if (password) types.push(SecurityType.VncAuthentication);
+    if (!password || allowNone) types.push(SecurityType.None);
+    // Last: clients that take the first type they know (gtk-vnc) use the plain one; those
+    // that prefer encryption (TigerVNC) still find VeNCrypt.
+    types.push(SecurityType.VeNCrypt);
+    return types;
+  }
+
+  private vencryptSubtypes(): number[] {
+    const { password, tls } = this.host.security;
+    if (password) return tls ? [VeNCryptSubtype.X509Vnc, VeNCryptSubtype.TLSVnc] : [VeNCryptSubtype.TLSVnc];
+    return tls ? [VeNCryptSubtype.X509None, VeNCryptSubtype.TLSNone] : [VeNCryptSubtype.TLSNone];
+  }
+
+  private offerSecurity(): void {
+    if (this.version === '3.3') {
+      // RFB 3.3: the server decides (§7.1.2); VeNCrypt needs 3.7+.
+      const type = this.host.security.password ? SecurityType.VncAuthentication : SecurityType.None;
+      this.write(encodeSecurityTypeV33(type));
+      this.afterSecurityType(type);
+      return;
+    }
+    this.write(encodeSecurityTypes(this.securityTypes()));
+    this.phase = { name: 'security-type' };
+  }
+
+  private chooseSecurity(type: number): void {
+    if (!this.securityTypes().includes(type)) {
+      if (this.version === '3.8') this.write(encodeSecurityResult(this.version, false, `security type ${type} was not offered`));
+      this.close(`client chose security type ${type}, which was not offered`, 'warn');
+      return;
+    }
+    this.afterSecurityType(type);
+  }
+
+  private afterSecurityType(type: number): void {
+    if (type === SecurityType.None) {
+      // 3.3 and 3.7 send no SecurityResult after None (§7.1.3).
+      if (this.version === '3.8') this.write(encodeSecurityResult(this.version, true));
+      this.phase = { name: 'client-init' };
+    } else if (type === SecurityType.VncAuthentication) {
+      this.sendVncChallenge();
+    } else {
+      this.write(encodeVeNCryptVersion());
+      this.phase = { name: 'vencrypt-version' };
+    }
+  }
+
+  private sendVncChallenge(): void {
+    const challenge = createVncAuthChallenge();
+    this.write(challenge);
+    this.phase = { name: 'vnc-auth', challenge };
+  }
+
+  private checkVncAuth(challenge: Buffer, response: Buffer): void {
+    const password = this.host.security.password ?? '';
+    if (verifyVncAuthResponse(password, challenge, response)) {
+      this.host.limiter.succeed(this.remoteAddress);
+      this.write(encodeSecurityResult(this.version, true));
+      this.phase = { name: 'client-init' };
+      return;
+    }
+    this.host.limiter.fail(this.remoteAddress);
+    this.write(encodeSecurityResult(this.version, false, 'Authentication failed: wrong password'));
+    this.close('authentication failed: wrong password', 'warn');
+  }
+
+  private startTls(subtype: number, early: Buffer): void {
+    const x509 = subtype === VeNCryptSubtype.X509None || subtype === VeNCryptSubtype.X509Vnc;
+    const raw = this.stream;
+    raw.off('data', this.onData);
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    raw.removeAllListeners('drain');
+    if (early.length) raw.unshift(early);
+    this.input.drain();
+    const secureContext = x509 ? this.host.security.tls : this.host.anonymousTls;
+    const tls = new TLSSocket(raw as never, { isServer: true, secureContext });
+    this.phase = { name: 'tls-handshake' };
+    this.stream = tls;
+    this.attach(tls);
+    tls.once('secure', () => {
+      if (this.phase.name !== 'tls-handshake') return;
+      if (subtype === VeNCryptSubtype.X509Vnc || subtype === VeNCryptSubtype.TLSVnc) {
+        this.sendVncChallenge();
+      } else {
+        this.write(encodeSecurityResult(this.version, true));
+        this.phase = { name: 'client-init' };
+      }
+      this.process();
+    });
+    raw.on('error', () => tls.destroy());
+  }
+
+  private initialise(shared: boolean): void {
+    this.shared = shared;
+    const refusal = this.host.admit(this, shared);
+    if (refusal) {
+      this.close(`refused: ${refusal}`, 'warn');
+      return;
+    }
+    const fb = this.host.display.framebuffer;
+    this.clientWidth = fb.width;
+    this.clientHeight = fb.height;
+    this.write(encodeServerInit(fb.width, fb.height, this.pixelFormat, this.host.desktopName()));
+    this.phase = { name: 'normal' };
+    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
+    const onCursor = () => {
+      this.pendingCursor = true;
+      this.schedule();
+    };
+    const onLeds = () => {
+      this.pendingLeds = true;
+      this.schedule();
+    };
+    const onGuestText = (text: string) => this.sendGuestText(text);
+    fb.on('cursor', onCursor);
+    this.host.display.on('modifiers', onLeds);
+    this.host.clipboard?.on('text', onGuestText);
+    this.unsubscribe.push(
+      () => fb.off('cursor', onCursor),
+      () => this.host.display.off('modifiers', onLeds),
+      () => this.host.clipboard?.off('text', onGuestText),
+    );
+    this.host.log('info', `client ${this.id} (${this.remoteAddress}) connected, RFB ${this.version}${shared ? '' : ', exclusive'}`);
+  }
+
+  // ---- client messages -------------------------------------------------------------
+
+  private handle(msg: ClientMessage): void {
+    const display = this.host.display;
+    switch (msg.type) {
+      case 'SetPixelFormat': {
+        const problem = validatePixelFormat(msg.pixelFormat);
+        if (problem) throw new RfbProtocolError('RFB_ERR_BAD_PIXEL_FORMAT', `unsupported pixel format: ${problem}`);
+        this.pixelFormat = msg.pixelFormat;
+        this.damage?.markAll();
+        this.pendingCursor = true;
+        break;
+      }
+      case 'SetEncodings':
+        this.setEncodings(msg.encodings);
+        break;
+      case 'FramebufferUpdateRequest':
+        if (!msg.incremental) this.damage?.markAll();
+        this.updateWanted = true;
+        this.schedule();
+        break;
+      case 'KeyEvent':
+        this.keysym(msg.keysym, msg.down);
+        break;
+      case 'QemuExtendedKeyEvent':
+        if (msg.keycode) display.key(msg.keycode, msg.down);
+        else this.keysym(msg.keysym, msg.down);
+        break;
+      case 'PointerEvent':
+        this.pointer(msg.buttons, msg.x, msg.y);
+        break;
+      case 'ClientCutText':
+        void this.host.clipboard?.setText(msg.text).catch(() => undefined);
+        break;
+      case 'ExtendedClipboardCaps':
+        break;
+      case 'ExtendedClipboardNotify':
+        if (msg.formats & ClipboardFormat.Text) this.write(encodeExtendedClipboardRequest(ClipboardFormat.Text));
+        break;
+      case 'ExtendedClipboardRequest':
+      case 'ExtendedClipboardPeek':
+        if (this.pendingGuestText !== undefined) this.write(encodeExtendedClipboardProvideText(this.pendingGuestText));
+        break;
+      case 'ExtendedClipboardProvide': {
+        const text = decodeExtendedClipboardProvide(msg.formats, msg.compressed, EXTENDED_CLIPBOARD_MAX).get(ClipboardFormat.Text);
+        if (text) void this.host.clipboard?.setText(decodeClipboardText(text)).catch(() => undefined);
+        break;
+      }
+      case 'EnableContinuousUpdates':
+        this.continuous = msg.enable;
+        if (!msg.enable) this.write(encodeEndOfContinuousUpdates());
+        this.schedule();
+        break;
+      case 'ClientFence':
+        // Answer requests with the flags we honour (we process messages in order anyway).
+        if (msg.flags & FenceFlag.Request) {
+          this.write(encodeServerFence(msg.flags & (FenceFlag.BlockBefore | FenceFlag.BlockAfter | FenceFlag.SyncNext), msg.payload));
+        }
+        break;
+      case 'SetDesktopSize':
+        this.requestDesktopSize(msg.width, msg.height);
+        break;
+      case 'QemuAudioEnable':
+      case 'QemuAudioDisable':
+      case 'QemuAudioSetFormat':
+        break;
+    }
+  }
+
+  private setEncodings(encodings: number[]): void {
+    const before = this.prefs.requested;
+    this.prefs = negotiateEncodings(encodings);
+    this.encoders.reset();
+    const now = this.prefs.requested;
+    const newly = (e: number) => now.has(e) && !before.has(e);
+    // Extensions the server confirms once they are announced (rfbproto).
+    if (newly(PseudoEncoding.ContinuousUpdates)) this.write(encodeEndOfContinuousUpdates());
+    if (newly(PseudoEncoding.Fence)) this.write(encodeServerFence(FenceFlag.Request));
+    if (newly(PseudoEncoding.ExtendedClipboard)) {
+      this.extendedClipboard = true;
+      this.write(
+        encodeExtendedClipboardCaps(
+          ClipboardFormat.Text | ClipboardAction.Request | ClipboardAction.Peek | ClipboardAction.Notify | ClipboardAction.Provide,
+          new Map([[ClipboardFormat.Text, EXTENDED_CLIPBOARD_MAX]]),
+        ),
+      );
+    }
+    this.pendingCursor = true;
+    this.pendingLeds = now.has(PseudoEncoding.QemuLedState);
+  }
+
+  /**
+   * A plain KeyEvent names a keysym; the guest needs a physical key (qnum). The keysym
+   * tells which key and whether it needs Shift: when the client's own Shift state differs,
+   * Shift is released or pressed around the key so the guest types the same character.
+   */
+  private keysym(keysym: number, down: boolean): void {
+    const stroke = keysymToQnum(keysym);
+    if (!stroke) {
+      this.host.log('debug', `client ${this.id}: no key for keysym 0x${keysym.toString(16)}`);
+      return;
+    }
+    const display = this.host.display;
+    const q = stroke.qnum;
+    if (q === QNUM.SHIFT_L || q === QNUM.SHIFT_R || q === QNUM.CTRL_L || q === QNUM.CTRL_R || q === QNUM.ALT_L || q === QNUM.ALT_R) {
+      if (down) this.heldModifiers.add(q);
+      else this.heldModifiers.delete(q);
+      display.key(q, down);
+      return;
+    }
+    const shiftHeld = this.heldModifiers.has(QNUM.SHIFT_L) || this.heldModifiers.has(QNUM.SHIFT_R);
+    const capsOn = decodeLockModifiers(display.modifiers).capsLock;
+    const wantShift = stroke.caps && capsOn ? !stroke.shift : stroke.shift;
+    const ctrlOrAlt = [QNUM.CTRL_L, QNUM.CTRL_R, QNUM.ALT_L, QNUM.ALT_R].some((m) => this.heldModifiers.has(m));
+    if (!down || ctrlOrAlt || wantShift === shiftHeld || !isCharacterKeysym(keysym)) {
+      display.key(q, down);
+      return;
+    }
+    const shifts = shiftHeld ? [...this.heldModifiers].filter((m) => m === QNUM.SHIFT_L || m === QNUM.SHIFT_R) : [QNUM.SHIFT_L];
+    for (const s of shifts) display.key(s, !shiftHeld);
+    display.key(q, true);
+    for (const s of shifts) display.key(s, shiftHeld);
+  }
+
+  private pointer(buttons: number, x: number, y: number): void {
+    const display = this.host.display;
+    const fb = display.framebuffer;
+    display.pointerTo(Math.min(Math.max(0, x), Math.max(0, fb.width - 1)), Math.min(Math.max(0, y), Math.max(0, fb.height - 1)));
+    const { press, release } = diffButtons(this.buttons, buttons);
+    for (const b of press) display.mouseButton(b, true);
+    for (const b of release) display.mouseButton(b, false);
+    this.buttons = buttons;
+  }
+
+  private requestDesktopSize(width: number, height: number): void {
+    const display = this.host.display;
+    if (!display.vm || width < 1 || height < 1 || width > 8192 || height > 8192) {
+      this.pendingDesktopSize = { reason: DesktopSizeReason.ThisClient, status: display.vm ? DesktopSizeStatus.InvalidLayout : DesktopSizeStatus.Prohibited };
+      this.schedule();
+      return;
+    }
+    // The guest decides; its new mode arrives later as a server-initiated size change.
+    display.setUIInfo(width, height).then(
+      () => {
+        this.pendingDesktopSize = { reason: DesktopSizeReason.ThisClient, status: DesktopSizeStatus.NoError };
+        this.schedule();
+      },
+      (err: Error) => {
+        this.host.log('warn', `client ${this.id}: resize to ${width}x${height} failed: ${err.message}`);
+        this.pendingDesktopSize = { reason: DesktopSizeReason.ThisClient, status: DesktopSizeStatus.Prohibited };
+        this.schedule();
+      },
+    );
+  }
+
+  private sendGuestText(text: string): void {
+    this.pendingGuestText = text;
+    if (this.extendedClipboard) this.write(encodeExtendedClipboardNotify(ClipboardFormat.Text));
+    else this.write(encodeServerCutText(text));
+  }
+
+  // ---- updates ---------------------------------------------------------------------
+
+  private congestionLimit(): number {
+    const fb = this.host.display.framebuffer;
+    return Math.max(MIN_CONGESTION_LIMIT, fb.width * fb.height * 4);
+  }
+
+  private schedule(): void {
+    if (this.phase.name !== 'normal' || this.encoding) return;
+    if (!this.updateWanted && !this.continuous) return;
+    const unsent = this.stream.writableLength;
+    if (unsent > STALLED_FACTOR * this.congestionLimit()) {
+      this.close(`not reading its updates (${unsent} bytes unsent), dropped`, 'warn');
+      return;
+    }
+    if (unsent > this.congestionLimit()) return; // 'drain' schedules again
+    const fb = this.host.display.framebuffer;
+    const sizeChanged = fb.width !== this.clientWidth || fb.height !== this.clientHeight;
+    if (!sizeChanged && !this.pendingCursor && !this.pendingLeds && !this.pendingDesktopSize && !this.damage?.hasDamage()) return;
+    this.encoding = true;
+    setImmediate(() => {
+      this.sendUpdate().then(
+        () => {
+          this.encoding = false;
+          this.schedule();
+        },
+        (err: Error) => {
+          this.encoding = false;
+          this.close(`encoding an update failed: ${err.message}`, 'warn');
+        },
+      );
+    });
+  }
+
+  private async sendUpdate(): Promise<void> {
+    if (this.phase.name !== 'normal' || !this.damage) return;
+    const fb = this.host.display.framebuffer;
+    const requested = this.prefs.requested;
+    const out: Buffer[] = [];
+    let rects = 0;
+
+    if (fb.width !== this.clientWidth || fb.height !== this.clientHeight) {
+      if (requested.has(PseudoEncoding.ExtendedDesktopSize)) {
+        out.push(this.extendedDesktopSize(DesktopSizeReason.Server, DesktopSizeStatus.NoError));
+        rects++;
+      } else if (requested.has(PseudoEncoding.DesktopSize)) {
+        out.push(encodeDesktopSizeRect(fb.width, fb.height));
+        rects++;
+      }
+      // A client without either keeps its size; updates are clipped to it below.
+      if (rects) {
+        this.clientWidth = fb.width;
+        this.clientHeight = fb.height;
+        this.damage.markAll();
+      }
+    }
+    if (this.pendingDesktopSize && requested.has(PseudoEncoding.ExtendedDesktopSize)) {
+      out.push(this.extendedDesktopSize(this.pendingDesktopSize.reason, this.pendingDesktopSize.status));
+      rects++;
+    }
+    this.pendingDesktopSize = undefined;
+    if (this.pendingCursor && fb.cursor && requested.has(PseudoEncoding.Cursor)) {
+      out.push(encodeCursorRect(fb.cursor, this.pixelFormat));
+      rects++;
+    }
+    this.pendingCursor = false;
+    if (this.pendingLeds && requested.has(PseudoEncoding.QemuLedState)) {
+      out.push(encodeLedStateRect(this.host.display.modifiers & 7));
+      rects++;
+    }
+    this.pendingLeds = false;
+    if (this.extendedMouseButtonsWanted()) {
+      this.extendedMouseButtons = true;
+      out.push(encodeAckRect(PseudoEncoding.ExtendedMouseButtons));
+      rects++;
+    }
+
+    const visible: Rect = { x: 0, y: 0, w: Math.min(fb.width, this.clientWidth), h: Math.min(fb.height, this.clientHeight) };
+    const damaged = this.damage.take(visible).map((r) => clip(r, visible)).filter((r): r is Rect => r !== undefined);
+    if (rects === 0 && damaged.length === 0) return;
+
+    const encoder = this.encoders.get(this.prefs.encoding);
+    const opts = { pixelFormat: this.pixelFormat, compressLevel: this.prefs.compressLevel, qualityLevel: this.prefs.qualityLevel };
+    for (const r of damaged) rects += await encoder.encode(fb, r, opts, out);
+
+    if (this.phase.name !== 'normal') return;
+    this.write(Buffer.concat([encodeFramebufferUpdateHeader(rects), ...out]));
+    this.stats.updates++;
+    this.stats.rects += rects;
+    if (!this.continuous) this.updateWanted = false;
+  }
+
+  private extendedMouseButtonsWanted(): boolean {
+    return !this.extendedMouseButtons && this.prefs.requested.has(PseudoEncoding.ExtendedMouseButtons);
+  }
+
+  private extendedDesktopSize(reason: number, status: number): Buffer {
+    const fb = this.host.display.framebuffer;
+    return encodeExtendedDesktopSizeRect({
+      reason,
+      status,
+      width: fb.width,
+      height: fb.height,
+      screens: [{ id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 }],
+    });
+  }
+}
+
+function clip(r: Rect, to: Rect): Rect | undefined {
+  const x0 = Math.max(r.x, to.x);
+  const y0 = Math.max(r.y, to.y);
+  const x1 = Math.min(r.x + r.w, to.x + to.w);
+  const y1 = Math.min(r.y + r.h, to.y + to.h);
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : undefined;
+}
+
+/** Printable Latin-1 keysyms: the only ones whose Shift state we adjust. */
+function isCharacterKeysym(keysym: number): boolean {
+  return (keysym >= 0x20 && keysym <= 0x7e) || (keysym >= 0xa0 && keysym <= 0xff);
+}

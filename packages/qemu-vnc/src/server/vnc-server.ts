@@ -1,0 +1,126 @@
+// The VNC server: accepts RFB clients over TCP and WebSocket, applies the share policy,
+// and hands each connection to a VncSession that speaks for one VM console.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { ClipboardPeer, QemuDisplay } from '@vdi-sidecar/display-core';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { AuthRateLimiter, type VncSecurity } from './auth.js';
+import { VncSession, type SessionHost, type SharePolicy } from './session.js';
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface VncServerOptions {
+  display: QemuDisplay;
+  clipboard?: ClipboardPeer;
+  security: VncSecurity;
+  sharePolicy?: SharePolicy;
+  log?: LogFn;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export class VncServer implements SessionHost {
+  readonly display: QemuDisplay;
+  readonly clipboard: ClipboardPeer | undefined;
+  readonly security: VncSecurity;
+  readonly limiter = new AuthRateLimiter();
+  /** TLSNone/TLSVnc: anonymous Diffie-Hellman, as gtk-vnc and TigerVNC implement them. */
+  readonly anonymousTls: SecureContext = createSecureContext({
+    ciphers: 'ADH:AECDH:@SECLEVEL=0',
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2',
+    dhparam: 'auto',
+  });
+  readonly sessions = new Set<VncSession>();
+  private readonly sharePolicy: SharePolicy;
+  private readonly logFn: LogFn;
+  private readonly servers: Array<Server | HttpServer> = [];
+  private nextId = 1;
+
+  constructor(opts: VncServerOptions) {
+    this.display = opts.display;
+    this.clipboard = opts.clipboard;
+    this.security = opts.security;
+    this.sharePolicy = opts.sharePolicy ?? 'allow';
+    this.logFn = opts.log ?? (() => undefined);
+  }
+
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.logFn(level, message);
+  }
+
+  desktopName(): string {
+    return this.display.vm?.name || 'QEMU (no VM yet)';
+  }
+
+  /** Listens for RFB over TCP; resolves with the bound address (port 0 picks one). */
+  listen(endpoint: Endpoint): Promise<Endpoint> {
+    const server = createServer((socket: Socket) => {
+      socket.setNoDelay(true);
+      this.accept(socket, socket.remoteAddress ?? 'unknown');
+    });
+    return this.bind(server, endpoint);
+  }
+
+  /** Listens for RFB inside WebSocket binary messages (noVNC, websockify's framing). */
+  listenWebSocket(endpoint: Endpoint): Promise<Endpoint> {
+    const http = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('This port speaks RFB over WebSocket.\n');
+    });
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: 4 << 20,
+      handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+    });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      this.accept(stream, req.socket.remoteAddress ?? 'unknown');
+    });
+    return this.bind(http, endpoint);
+  }
+
+  admit(session: VncSession, shared: boolean): string | undefined {
+    const others = [...this.sessions].filter((s) => s !== session && s.isActive);
+    if (this.sharePolicy === 'allow') return undefined;
+    if (others.some((s) => !s.shared)) {
+      if (this.sharePolicy === 'refuse') return 'another client has the console exclusively';
+    }
+    if (!shared && others.length) {
+      if (this.sharePolicy === 'refuse') return 'other clients are connected and this one asked for exclusive access';
+      for (const s of others) s.close(`disconnected: client ${session.id} asked for exclusive access`);
+    }
+    return undefined;
+  }
+
+  closed(session: VncSession): void {
+    this.sessions.delete(session);
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions]) s.close('server shutting down');
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+
+  private accept(stream: Duplex, remoteAddress: string): void {
+    const session = new VncSession(this.nextId++, stream, remoteAddress, this);
+    this.sessions.add(session);
+  }
+
+  private bind(server: Server | HttpServer, endpoint: Endpoint): Promise<Endpoint> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(endpoint.port, endpoint.host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log('error', `listener: ${err.message}`));
+        this.servers.push(server);
+        const addr = server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+}

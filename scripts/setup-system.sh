@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project's tests need. Run as root on a fresh
+# machine (CI included); safe to run again: apt-get skips what is already installed.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup-system.sh: must run as root" >&2
+  exit 1
+fi
+
+# One package per line, grouped by purpose; extend the list rather than adding
+# separate apt-get calls, so a CI run pays for a single install transaction.
+PACKAGES=(
+  # QEMU 7.2 with the D-Bus display/audio modules (in qemu-system-common)
+  qemu-system-x86
+  qemu-system-common
+  qemu-utils
+  # private bus for QEMU's D-Bus display
+  dbus
+  dbus-daemon
+  # Debian 13 root with QEMU 10.x, run under chroot
+  mmdebstrap
+  debian-archive-keyring
+  ca-certificates
+  # test guest: kernel package unpacking, initramfs, module dependency files
+  apt
+  dpkg
+  busybox-static
+  cpio
+  gzip
+  kmod
+  coreutils
+  util-linux
+  # real VNC clients for qemu-vnc's end-to-end tests, and an X server to run them in
+  gvncviewer
+  vncsnapshot
+  tigervnc-viewer
+  # vncpasswd, for TigerVNC's -passwd file
+  tigervnc-tools
+  xvfb
+  xdotool
+  x11-apps
+  imagemagick
+  # noVNC in a headless browser
+  chromium
+  fonts-dejavu-core
+  # TLS certificates for VeNCrypt X509 tests
+  openssl
+)
+
+# Callers may append packages without editing this file, e.g. EXTRA_PACKAGES="xvfb xdotool".
+if [[ -n ${EXTRA_PACKAGES:-} ]]; then
+  read -r -a extra <<<"$EXTRA_PACKAGES"
+  PACKAGES+=("${extra[@]}")
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${PACKAGES[@]}"
