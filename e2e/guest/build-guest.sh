@@ -18,6 +18,7 @@ MODULES=(
   psmouse
   xhci_pci xhci_hcd usbhid hid hid_generic
   bochs
+  snd_intel8x0 snd_pcm_oss
 )
 
 hash=$(cd "$here" && sha256sum build-guest.sh init bin/* | sha256sum | cut -c1-16)

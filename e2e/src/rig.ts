@@ -18,6 +18,8 @@ export interface RigOptions {
   qemu: QemuVersion;
   /** Adds `-device qemu-xhci -device usb-tablet` (absolute pointer; guest: `vdi-tablet`). */
   tablet?: boolean;
+  /** Adds an AC97 sound card on the D-Bus audiodev (guest: `vdi-sound`, /dev/dsp). */
+  sound?: boolean;
   /** Adds QEMU's own VNC server on a unix socket ({@link Rig.vncSocketPath}). */
   vnc?: boolean;
   /** More QEMU arguments, appended last. */
@@ -202,6 +204,7 @@ class QemuRig implements Rig {
       // Paused until the serial lines are connected, so no console output is lost.
       '-S',
       ...(this.options.tablet ? ['-device', 'qemu-xhci', '-device', 'usb-tablet'] : []),
+      ...(this.options.sound ? ['-device', 'AC97,audiodev=audio0'] : []),
       ...(this.options.vnc ? ['-vnc', `unix:${p('vnc')}`] : []),
       ...(this.options.extraArgs ?? []),
     ];
