@@ -92,6 +92,8 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private lastBusError = '';
+  /** Why the VM on the bus could not be attached (e.g. no such console), for timeouts. */
+  private attachProblem: string | undefined;
   private lastPointer = { x: 0, y: 0 };
   private readonly consoleId: number;
   private readonly log: Logger;
@@ -404,9 +406,11 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
       const vm = want ? vms.find((v) => v.name === want || v.uuid === want) : vms[0];
       if (!vm) return;
       if (!vm.consoleIds.includes(this.consoleId)) {
-        this.log('error', `VM ${vm.name || vm.uuid} has no console ${this.consoleId} (it has ${vm.consoleIds.join(', ')})`);
+        this.attachProblem = `VM "${vm.name || vm.uuid}" has no console ${this.consoleId} (it has ${vm.consoleIds.join(', ')})`;
+        this.log('warn', this.attachProblem);
         return;
       }
+      this.attachProblem = undefined;
       await this.attach(bus, vm);
     } catch (err) {
       this.log('warn', `attaching to the VM failed: ${(err as Error).message}`);
@@ -520,6 +524,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
       case 'connecting':
         return new DisplayError('NO_BUS', `no D-Bus bus at ${this.opts.address} within ${s}${this.lastBusError ? ` (${this.lastBusError})` : ''}`);
       case 'waiting-for-vm':
+        if (this.attachProblem) return new DisplayError('NO_CONSOLE', this.attachProblem);
         return new DisplayError('NO_VM', `no VM${this.opts.vm ? ` "${this.opts.vm}"` : ''} with console ${this.consoleId} appeared on ${this.opts.address} within ${s}`);
       default:
         return new DisplayError('NO_VM', `the VM sent no screen within ${s}`);

@@ -26,7 +26,7 @@ export interface PointerState {
 export type FrameTransport = 'none' | 'inline' | 'shared-memory';
 
 export interface FramebufferEvents {
-  /** QEMU announced a (new) surface: every Scanout/ScanoutMap, resized or not. */
+  /** QEMU announced a (new) surface: every Scanout/ScanoutMap, resized or not, once applied. */
   scanout: [width: number, height: number, transport: FrameTransport];
   resize: [width: number, height: number];
   cursor: [cursor: Cursor];
@@ -70,13 +70,10 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
     this.transport = 'inline';
     this.stats.messages++;
     this.stats.bytes += data.length;
-    this.emit('scanout', width, height, this.transport);
     if (!this.checkFormat(format) || !this.checkSize(width, height, stride, format, data.length)) return;
-    if (this.resizeIfNeeded(width, height)) {
-      copyToBgrx(format, data, stride, width, height, this.data, 0, this.stride);
-      return;
-    }
-    this.applyCompared(0, 0, width, height, format, data, stride);
+    if (this.resizeIfNeeded(width, height)) copyToBgrx(format, data, stride, width, height, this.data, 0, this.stride);
+    else this.applyCompared(0, 0, width, height, format, data, stride);
+    this.emit('scanout', width, height, this.transport);
   }
 
   update(x: number, y: number, width: number, height: number, stride: number, format: number, data: Buffer): void {
@@ -98,10 +95,10 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
     this.mapFormat = format;
     this.transport = 'shared-memory';
     this.stats.messages++;
-    this.emit('scanout', width, height, this.transport);
     if (!this.checkFormat(format) || !this.checkSize(width, height, stride, format, Infinity)) return;
     const resized = this.resizeIfNeeded(width, height);
     this.readMapped(0, 0, width, height, resized);
+    this.emit('scanout', width, height, this.transport);
   }
 
   updateMap(x: number, y: number, width: number, height: number): void {
