@@ -25,8 +25,11 @@ const FIXED_HEADER = 16;
 const MAX_MESSAGE = 1 << 27;
 
 export class MessageFramer {
-  private buffer: Buffer = Buffer.alloc(0);
-  /** Stream offset of buffer[0]. */
+  /** Received bytes not yet framed. Kept as chunks: a frame of several MB arrives in
+   * dozens of socket reads, and joining at every read would copy it over and over. */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  /** Stream offset of the first unframed byte. */
   private base = 0;
   private received = 0;
   private fdBatches: Array<{ at: number; fds: number[] }> = [];
@@ -42,25 +45,60 @@ export class MessageFramer {
   /** Adds bytes; returns every message now complete, in dbus-next's raw form. */
   push(chunk: Buffer): Array<Record<string, unknown>> {
     this.received += chunk.length;
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
     const out: Array<Record<string, unknown>> = [];
-    for (;;) {
-      if (this.buffer.length < FIXED_HEADER) break;
-      const endian = this.buffer[0];
+    while (this.length >= FIXED_HEADER) {
+      const header = this.peek(FIXED_HEADER);
+      const endian = header[0];
       const le = endian === constants.endianness.le;
-      const bodyLength = le ? this.buffer.readUInt32LE(4) : this.buffer.readUInt32BE(4);
-      const fieldsLength = le ? this.buffer.readUInt32LE(12) : this.buffer.readUInt32BE(12);
+      const bodyLength = le ? header.readUInt32LE(4) : header.readUInt32BE(4);
+      const fieldsLength = le ? header.readUInt32LE(12) : header.readUInt32BE(12);
       const total = FIXED_HEADER + (((fieldsLength + 7) >> 3) << 3) + bodyLength;
       if (total > MAX_MESSAGE) throw new Error(`D-Bus message of ${total} bytes exceeds the limit`);
-      if (this.buffer.length < total) break;
+      if (this.length < total) break;
       const end = this.base + total;
       const fds: number[] = [];
       while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
-      out.push(this.parse(this.buffer.subarray(0, total), endian, fieldsLength, bodyLength, fds));
-      this.buffer = this.buffer.subarray(total);
+      out.push(this.parse(this.take(total), endian, fieldsLength, bodyLength, fds));
       this.base = end;
     }
-    if (this.buffer.length === 0) this.buffer = Buffer.alloc(0);
+    return out;
+  }
+
+  /** The first `n` bytes (joined only when they span chunks). */
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0].subarray(0, n);
+  }
+
+  /** Removes and returns the first `n` bytes, copying once at most. */
+  private take(n: number): Buffer {
+    let out: Buffer;
+    if (this.chunks[0].length >= n) {
+      out = this.chunks[0].subarray(0, n);
+      this.chunks[0] = this.chunks[0].subarray(n);
+      if (this.chunks[0].length === 0) this.chunks.shift();
+    } else {
+      const parts: Buffer[] = [];
+      let need = n;
+      while (need > 0) {
+        const c = this.chunks[0];
+        if (c.length <= need) {
+          parts.push(c);
+          this.chunks.shift();
+          need -= c.length;
+        } else {
+          parts.push(c.subarray(0, need));
+          this.chunks[0] = c.subarray(need);
+          need = 0;
+        }
+      }
+      out = Buffer.concat(parts, n);
+    }
+    this.length -= n;
     return out;
   }
 
