@@ -46,6 +46,11 @@ PACKAGES=(
   fonts-dejavu-core
   # TLS certificates for VeNCrypt X509 tests
   openssl
+  # hook-shim: a gRPC client we did not write (Python grpcio), and libvirt's schema check
+  # (virt-xml-validate) and parser (virsh -c test:///default) for the rewritten domain XML
+  python3-grpcio
+  libvirt-clients
+  libxml2-utils
 )
 
 # Callers may append packages without editing this file, e.g. EXTRA_PACKAGES="xvfb xdotool".

@@ -1,2 +1,6 @@
-// Placeholder: this package is planned (see the project's issues) and offers nothing yet.
-export const implemented = false;
+// @vdi-sidecar/hook-shim: the KubeVirt hook that turns QEMU's D-Bus display on.
+export * from './domain/index.js';
+export * from './config.js';
+export * from './vmi.js';
+export * from './hook.js';
+export * from './grpc/index.js';
