@@ -31,6 +31,9 @@ PACKAGES=(
   kmod
   coreutils
   util-linux
+  # test guest: its clipboard agent (e2e/guest/vdagent), a static C program
+  gcc
+  libc6-dev
   # real VNC clients for qemu-vnc's end-to-end tests, and an X server to run them in
   gvncviewer
   vncsnapshot

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the e2e test guest from Debian packages alone: the Debian 12 kernel (vmlinuz) and
 # a busybox initramfs (initrd.gz) with the few modules the tests load (PS/2 mouse, USB
-# tablet, bochs DRM) and the vdi-* helper commands from ./bin.
+# tablet, bochs DRM, AC97, virtio console), the vdi-* helper commands from ./bin and the
+# clipboard agent from ./vdagent (a static C program, compiled here with the host's gcc).
 #
 # Output: ${VDI_CACHE_DIR:-$HOME/.cache/vdi-sidecar}/guest/<hash>/{vmlinuz,initrd.gz,
-# kernel-version}, where <hash> covers this script, ./init and ./bin/*: editing any of them
-# makes a new build, an unchanged tree reuses the old one. Prints that directory on stdout.
-# Needs root only for `apt-get download` (run `apt-get update` once on a fresh machine).
+# kernel-version}, where <hash> covers this script, ./init, ./bin/* and ./vdagent/*: editing
+# any of them makes a new build, an unchanged tree reuses the old one. Prints that directory
+# on stdout. Needs root only for `apt-get download` (run `apt-get update` once on a fresh
+# machine); needs gcc and libc6-dev (static glibc) for the agent.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,9 +21,10 @@ MODULES=(
   xhci_pci xhci_hcd usbhid hid hid_generic
   bochs
   snd_intel8x0 snd_pcm_oss
+  virtio_pci virtio_console
 )
 
-hash=$(cd "$here" && sha256sum build-guest.sh init bin/* | sha256sum | cut -c1-16)
+hash=$(cd "$here" && sha256sum build-guest.sh init bin/* vdagent/* | sha256sum | cut -c1-16)
 out="$cache/$hash"
 if [[ -f $out/.complete ]]; then
   echo "$out"
@@ -87,6 +90,14 @@ done
 
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$here"/bin/* "$root/bin/"
+
+# The clipboard agent (guest side of the SPICE vdagent protocol, see vdagent/vdi-vdagent.c):
+# static, since the initramfs has no libc.
+if ! command -v gcc >/dev/null; then
+  log "gcc not found: install gcc and libc6-dev (scripts/setup-system.sh)"
+  exit 1
+fi
+gcc -static -O2 -Wall -Wextra -s -o "$root/bin/vdi-vdagent" "$here/vdagent/vdi-vdagent.c" >&2
 
 mkdir -p "$work/out"
 cp "$work/pkg/boot/vmlinuz-$kver" "$work/out/vmlinuz"

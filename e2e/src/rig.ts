@@ -22,6 +22,12 @@ export interface RigOptions {
   sound?: boolean;
   /** Adds QEMU's own VNC server on a unix socket ({@link Rig.vncSocketPath}). */
   vnc?: boolean;
+  /**
+   * Adds QEMU's clipboard agent chardev (`qemu-vdagent`, clipboard only) on a virtio-serial
+   * port named `com.redhat.spice.0`, so the guest clipboard agent can join QEMU's clipboard
+   * (guest: `vdi-clipboard-agent`, `vdi-clipboard-set`, `vdi-clipboard-get`).
+   */
+  clipboard?: boolean;
   /** More QEMU arguments, appended last. */
   extraArgs?: string[];
   /** Mode the bochs driver takes on `vdi-mode` (kernel `video=`); default `800x600`. */
@@ -206,6 +212,14 @@ class QemuRig implements Rig {
       ...(this.options.tablet ? ['-device', 'qemu-xhci', '-device', 'usb-tablet'] : []),
       ...(this.options.sound ? ['-device', 'AC97,audiodev=audio0'] : []),
       ...(this.options.vnc ? ['-vnc', `unix:${p('vnc')}`] : []),
+      ...(this.options.clipboard
+        ? [
+            '-device', 'virtio-serial-pci',
+            // mouse=off: the agent must not take over the pointer from the tablet/PS/2 tests.
+            '-chardev', 'qemu-vdagent,id=vdagent,clipboard=on,mouse=off',
+            '-device', 'virtserialport,chardev=vdagent,name=com.redhat.spice.0',
+          ]
+        : []),
       ...(this.options.extraArgs ?? []),
     ];
   }
