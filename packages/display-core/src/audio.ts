@@ -90,10 +90,11 @@ export class AudioListener extends EventEmitter<AudioEvents> {
         this.emit('enabled', BigInt(b[0] as bigint), Boolean(b[1]));
       },
       SetVolume: (b) => {
-        this.emit('volume', BigInt(b[0] as bigint), Boolean(b[1]), b[2] as Buffer);
+        this.emit('volume', BigInt(b[0] as bigint), Boolean(b[1]), Buffer.from(b[2] as Buffer));
       },
       Write: (b) => {
-        this.emit('data', BigInt(b[0] as bigint), b[1] as Buffer);
+        // The peer link reuses its receive buffer: listeners may keep what they get.
+        this.emit('data', BigInt(b[0] as bigint), Buffer.from(b[1] as Buffer));
       },
       Read: (b) => {
         const size = Math.min(Number(b[1]), 1 << 20);

@@ -33,6 +33,8 @@ export class MessageFramer {
   private base = 0;
   private received = 0;
   private fdBatches: Array<{ at: number; fds: number[] }> = [];
+  /** Where messages spanning chunks are joined; reused, so a frame costs no allocation. */
+  private scratch: Buffer = Buffer.alloc(0);
 
   /**
    * File descriptors that arrived with the chunk that starts `pendingBytes` after what
@@ -42,14 +44,17 @@ export class MessageFramer {
     this.fdBatches.push({ at: this.received + pendingBytes, fds });
   }
 
-  /** Adds bytes; returns every message now complete, in dbus-next's raw form. */
-  push(chunk: Buffer): Array<Record<string, unknown>> {
+  /**
+   * Adds bytes and hands every message now complete, in dbus-next's raw form, to
+   * `onMessage` — one at a time: byte arrays in a body ('ay') are views into a buffer
+   * reused for the next message, so handle them before returning, or copy them.
+   */
+  push(chunk: Buffer, onMessage: (raw: Record<string, unknown>) => void): void {
     this.received += chunk.length;
     if (chunk.length) {
       this.chunks.push(chunk);
       this.length += chunk.length;
     }
-    const out: Array<Record<string, unknown>> = [];
     while (this.length >= FIXED_HEADER) {
       const header = this.peek(FIXED_HEADER);
       const endian = header[0];
@@ -62,10 +67,10 @@ export class MessageFramer {
       const end = this.base + total;
       const fds: number[] = [];
       while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
-      out.push(this.parse(this.take(total), endian, fieldsLength, bodyLength, fds));
+      const message = this.take(total);
       this.base = end;
+      onMessage(this.parse(message, endian, fieldsLength, bodyLength, fds));
     }
-    return out;
   }
 
   /** The first `n` bytes (joined only when they span chunks). */
@@ -74,7 +79,7 @@ export class MessageFramer {
     return this.chunks[0].subarray(0, n);
   }
 
-  /** Removes and returns the first `n` bytes, copying once at most. */
+  /** Removes and returns the first `n` bytes, copying once at most (into `scratch`). */
   private take(n: number): Buffer {
     let out: Buffer;
     if (this.chunks[0].length >= n) {
@@ -82,21 +87,17 @@ export class MessageFramer {
       this.chunks[0] = this.chunks[0].subarray(n);
       if (this.chunks[0].length === 0) this.chunks.shift();
     } else {
-      const parts: Buffer[] = [];
-      let need = n;
-      while (need > 0) {
+      if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(n);
+      out = this.scratch.subarray(0, n);
+      let at = 0;
+      while (at < n) {
         const c = this.chunks[0];
-        if (c.length <= need) {
-          parts.push(c);
-          this.chunks.shift();
-          need -= c.length;
-        } else {
-          parts.push(c.subarray(0, need));
-          this.chunks[0] = c.subarray(need);
-          need = 0;
-        }
+        const used = Math.min(c.length, n - at);
+        c.copy(out, at, 0, used);
+        at += used;
+        if (used === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(used);
       }
-      out = Buffer.concat(parts, n);
     }
     this.length -= n;
     return out;

@@ -101,7 +101,7 @@ export function openPeerLink(fd: number): PeerLink {
         }
         stream.on('data', (chunk: Buffer) => {
           try {
-            for (const raw of framer.push(chunk)) conn.emit('message', new Message(messageToJsFmt(raw) as never));
+            framer.push(chunk, (raw) => conn.emit('message', new Message(messageToJsFmt(raw) as never)));
           } catch (e) {
             stream.destroy(e as Error);
           }
