@@ -65,6 +65,9 @@ export interface QemuDisplayEvents {
   absolute: [isAbsolute: boolean];
 }
 
+/** How long a listener may lag behind the console's size before it is registered again. */
+const SIZE_CHECK_DELAY_MS = 2000;
+
 export class DisplayError extends Error {
   constructor(
     readonly code: 'NO_BUS' | 'NO_VM' | 'NO_CONSOLE' | 'CLOSED',
@@ -91,6 +94,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
   private attaching = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private sizeCheckTimer: NodeJS.Timeout | undefined;
   private lastBusError = '';
   /** Why the VM on the bus could not be attached (e.g. no such console), for timeouts. */
   private attachProblem: string | undefined;
@@ -281,6 +285,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.sizeCheckTimer);
     this.detach('closed');
     this.bus?.disconnect();
     this.bus = undefined;
@@ -387,6 +392,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
       if (changed.Height !== undefined) a.console.height = Number(changed.Height);
       if (changed.Label !== undefined) a.console.label = String(changed.Label);
       this.emit('console', a.console);
+      this.checkSizeSoon();
     } else if (iface === IFACE.keyboard && changed.Modifiers !== undefined) {
       a.modifiers = Number(changed.Modifiers);
       this.emit('modifiers', a.modifiers);
@@ -466,6 +472,24 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
     this.log('info', `attached to VM "${vm.name}" (${vm.uuid}) console ${console.id} ${console.width}x${console.height}`);
     this.setState('attached');
     this.emit('attached', vm, console);
+  }
+
+  /**
+   * The console's Width/Height properties and our listener's scanouts come from the same
+   * surface switch. Seen under load on QEMU 10: the properties moved on while our listener
+   * kept its first (stale) surface and no further scanout came. Rather than show a wrong
+   * screen for ever, a listener still out of step a moment later is registered anew.
+   */
+  private checkSizeSoon(): void {
+    clearTimeout(this.sizeCheckTimer);
+    this.sizeCheckTimer = setTimeout(() => {
+      const a = this.attachment;
+      const fb = this.framebuffer;
+      if (!a || (fb.width === a.console.width && fb.height === a.console.height)) return;
+      this.log('warn', `the screen is ${fb.width}x${fb.height} but the console is ${a.console.width}x${a.console.height}: registering the listener again`);
+      this.detach('listener out of step with the console');
+    }, SIZE_CHECK_DELAY_MS);
+    this.sizeCheckTimer.unref();
   }
 
   private detach(reason: string): void {

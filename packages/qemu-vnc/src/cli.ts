@@ -64,9 +64,9 @@ function main(argv: string[]): Promise<number> | number {
   const env = process.env;
   const address = values['dbus-address'] ?? env.DBUS_DISPLAY_ADDRESS;
   if (!address) throw new UsageError('no bus address: give --dbus-address or set DBUS_DISPLAY_ADDRESS');
-  const listen = parseEndpoint(values.listen ?? env.QEMU_VNC_LISTEN ?? '127.0.0.1:5900', '--listen');
+  const listen = endpointArg(values.listen ?? env.QEMU_VNC_LISTEN ?? '127.0.0.1:5900', '--listen');
   const wsText = values.websocket ?? env.QEMU_VNC_WEBSOCKET;
-  const websocket = wsText ? parseEndpoint(wsText, '--websocket') : undefined;
+  const websocket = wsText ? endpointArg(wsText, '--websocket') : undefined;
   const consoleText = values.console ?? env.QEMU_VNC_CONSOLE ?? '0';
   const consoleId = Number(consoleText);
   if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
@@ -121,6 +121,14 @@ async function serve(server: VncServer, display: QemuDisplay, listen: Endpoint, 
   await server.close();
   display.close();
   return 0;
+}
+
+function endpointArg(text: string, flag: string): Endpoint {
+  try {
+    return parseEndpoint(text, flag);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function readPassword(file: string): string {

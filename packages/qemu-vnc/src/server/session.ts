@@ -95,6 +95,9 @@ const STALLED_FACTOR = 5;
 
 const EXTENDED_CLIPBOARD_MAX = 1 << 20;
 
+/** Time a client has from connecting to ClientInit (QEMU's VNC server has none; TigerVNC 2 min). */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+
 export class VncSession {
   readonly id: number;
   shared = true;
@@ -120,6 +123,7 @@ export class VncSession {
   private extendedClipboard = false;
   private pendingGuestText: string | undefined;
   private refuseAtVersion: string | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: Array<() => void> = [];
   /** Bytes and FramebufferUpdates sent, for metrics and tests. */
   readonly stats = { bytes: 0, updates: 0, rects: 0 };
@@ -138,6 +142,11 @@ export class VncSession {
       this.refuseAtVersion = 'too many authentication failures from this address; try again later';
     }
     this.write(encodeProtocolVersion('3.8'));
+    // A connection that never finishes the handshake would hold its socket for ever.
+    this.handshakeTimer = setTimeout(() => {
+      if (this.phase.name !== 'normal') this.close(`handshake not completed within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, 'warn');
+    }, HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
   }
 
   get isActive(): boolean {
@@ -148,6 +157,7 @@ export class VncSession {
   close(reason: string, level: 'info' | 'warn' = 'info'): void {
     if (this.phase.name === 'closed') return;
     this.phase = { name: 'closed' };
+    clearTimeout(this.handshakeTimer);
     this.host.log(level, `client ${this.id} (${this.remoteAddress}): ${reason}`);
     for (const off of this.unsubscribe.splice(0)) off();
     this.damage?.close();
@@ -164,8 +174,16 @@ export class VncSession {
     stream.on('data', this.onData);
     stream.on('error', (err: Error) => this.close(`connection error: ${err.message}`));
     stream.on('close', () => this.close('disconnected'));
+    // The peer's end of the stream is the end of the session. A TCP socket follows 'end'
+    // with 'close' by itself, but ws's createWebSocketStream does not (it emits 'close' only
+    // once destroyed, and destroys only when our side has ended too): without this, a
+    // noVNC tab that went away stayed a session — damage subscription, encoders and all —
+    // until the next update failed to write.
+    stream.on('end', this.onEnd);
     stream.on('drain', () => this.schedule());
   }
+
+  private readonly onEnd = () => this.close('disconnected');
 
   private readonly onData = (chunk: Buffer) => {
     if (this.phase.name === 'closed') return;
@@ -345,6 +363,7 @@ export class VncSession {
     raw.removeAllListeners('close');
     raw.removeAllListeners('error');
     raw.removeAllListeners('drain');
+    raw.off('end', this.onEnd); // only ours: net.Socket has its own 'end' listener
     if (early.length) raw.unshift(early);
     this.input.drain();
     const secureContext = x509 ? this.host.security.tls : this.host.anonymousTls;
@@ -423,6 +442,7 @@ export class VncSession {
         this.keysym(msg.keysym, msg.down);
         break;
       case 'QemuExtendedKeyEvent':
+        this.host.log('debug', `client ${this.id}: key 0x${msg.keycode.toString(16)} keysym 0x${msg.keysym.toString(16)} ${msg.down ? 'down' : 'up'}`);
         if (msg.keycode) display.key(msg.keycode, msg.down);
         else this.keysym(msg.keysym, msg.down);
         break;
@@ -470,7 +490,12 @@ export class VncSession {
   private setEncodings(encodings: number[]): void {
     const before = this.prefs.requested;
     this.prefs = negotiateEncodings(encodings);
-    this.encoders.reset();
+    // No encoder reset here: a client keeps its ZRLE and Zlib inflaters for the whole
+    // connection (rfbproto; QEMU and TigerVNC never restart those streams either), so a
+    // fresh deflate stream after a second SetEncodings — noVNC sends one whenever its quality
+    // or compression level changes, TigerVNC when its options change — would start with a
+    // zlib header in the middle of the client's stream and break its decoder. Level changes
+    // need no reset (ZlibStream switches levels in place).
     const now = this.prefs.requested;
     const newly = (e: number) => now.has(e) && !before.has(e);
     // Extensions the server confirms once they are announced (rfbproto).
@@ -577,7 +602,11 @@ export class VncSession {
     if (unsent > this.congestionLimit()) return; // 'drain' schedules again
     const fb = this.host.display.framebuffer;
     const sizeChanged = fb.width !== this.clientWidth || fb.height !== this.clientHeight;
-    if (!sizeChanged && !this.pendingCursor && !this.pendingLeds && !this.pendingDesktopSize && !this.damage?.hasDamage()) return;
+    // QEMU Extended Key Events are not confirmed (rfbproto: an empty rectangle of that
+    // encoding): clients then send keysyms, mapped to the guest's US layout here. With
+    // scancodes, synthetic input (xdotool's "\n" on a scratch keycode, browsers' key
+    // events typed without Shift) reaches the guest as the wrong keys.
+    if (!sizeChanged && !this.extendedMouseButtonsWanted() && !this.pendingCursor && !this.pendingLeds && !this.pendingDesktopSize && !this.damage?.hasDamage()) return;
     this.encoding = true;
     setImmediate(() => {
       this.sendUpdate().then(
