@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, copyFileSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, linkSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startDbusSession, type DbusSession } from '@vdi-sidecar/dbus-session';
 import { expect } from 'vitest';
 import { Guest } from './guest.js';
+import { liveDirs, livePids } from './survivors.js';
 import { decodeImage, decodePpm, type Image } from './images.js';
 import { artifactsDir, safeName } from './paths.js';
 import { ensureGuest, qemuInstall, type QemuInstall, type QemuVersion } from './qemu.js';
@@ -73,21 +74,6 @@ export interface Rig {
   /** Stops QEMU and dbus-daemon and removes the run directory; never throws before all are tried. */
   stop(): Promise<void>;
 }
-
-// Processes and directories of live rigs, killed and removed if the test process exits
-// without stop() (a crashed worker must not leave QEMUs behind on a 2-core machine).
-const livePids = new Set<number>();
-const liveDirs = new Set<string>();
-process.once('exit', () => {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-});
 
 function currentTestName(): string | undefined {
   try {

@@ -4,17 +4,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { livePids } from '../survivors.js';
 
-const livePids = new Set<number>();
-process.once('exit', () => {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 export interface RunResult {
   code: number | null;
