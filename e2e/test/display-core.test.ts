@@ -114,6 +114,19 @@ describe.each(QEMU_VERSIONS)('display-core on QEMU %s', (qemu) => {
     );
   });
 
+  it('qemu-display watch reports the updates and bytes while the guest draws', async () => {
+    const [res] = await Promise.all([
+      runQemuDisplay(['watch', '--duration', '3', '--dbus-address', rig.busAddress]),
+      rig.guest.check('sleep 0.5; vdi-pattern 6'),
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(line).toMatch(/^\d+x\d+ (inline|shared-memory): \d+ updates\/s, [\d.]+ MB\/s, [\d.]+ Mpx\/s changed$/);
+    // The pattern changes the whole screen: some second saw changed pixels.
+    expect(lines.some((l) => !/ 0\.00 Mpx/.test(l))).toBe(true);
+  });
+
   it('types text with shifted characters and punctuation into the guest shell', async () => {
     const line = `echo Typed-OK_1 'A!@#$%^&*()+{}|:"<>?~' [x]=\\;,./\``;
     const res = await runQemuDisplay(['type', `${line}\n`, '--dbus-address', rig.busAddress]);
