@@ -42,6 +42,8 @@ PACKAGES=(
   tigervnc-tools
   xvfb
   xdotool
+  # sets and reads the X clipboard in Xvfb (qemu-vnc clipboard tests with TigerVNC)
+  xclip
   x11-apps
   imagemagick
   # noVNC in a headless browser
