@@ -316,6 +316,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
     }
     this.bus = bus;
     bus.on('error', (err: Error) => this.busLost(bus, err.message));
+    // MessageBus reports no event when the daemon goes away; its connection does.
     (bus as unknown as { _connection: EventEmitter })._connection.on('end', () => this.busLost(bus, 'bus closed'));
     bus.on('message', (msg: Message) => this.onBusMessage(msg));
     try {
