@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the e2e test guest from Debian packages alone: the Debian 12 kernel (vmlinuz) and
 # a busybox initramfs (initrd.gz) with the few modules the tests load (PS/2 mouse, USB
-# tablet, bochs DRM, AC97, virtio console), the vdi-* helper commands from ./bin and the
-# clipboard agent from ./vdagent (a static C program, compiled here with the host's gcc).
+# tablet, bochs DRM, virtio GPU, AC97, virtio console), the vdi-* helper commands from ./bin
+# and the clipboard agent from ./vdagent (a static C program, compiled here with the host's
+# gcc).
 #
 # Output: ${VDI_CACHE_DIR:-$HOME/.cache/vdi-sidecar}/guest/<hash>/{vmlinuz,initrd.gz,
 # kernel-version}, where <hash> covers this script, ./init, ./bin/* and ./vdagent/*: editing
@@ -20,6 +21,7 @@ MODULES=(
   psmouse
   xhci_pci xhci_hcd usbhid hid hid_generic
   bochs
+  virtio_gpu
   snd_intel8x0 snd_pcm_oss
   virtio_pci virtio_console
 )

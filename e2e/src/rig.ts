@@ -29,6 +29,13 @@ export interface RigOptions {
    * (guest: `vdi-clipboard-agent`, `vdi-clipboard-set`, `vdi-clipboard-get`).
    */
   clipboard?: boolean;
+  /**
+   * The graphics card: `std` (default, `-vga std`; ignores the UI's size requests) or
+   * `virtio` (`-device virtio-vga`: VGA compatible, so the boot-time vesafb works as with
+   * `std`; the virtio_gpu driver, guest `vdi-virtio-gpu`, takes the UI's size as its
+   * connector's preferred mode).
+   */
+  vga?: 'std' | 'virtio';
   /** More QEMU arguments, appended last. */
   extraArgs?: string[];
   /** Mode the bochs driver takes on `vdi-mode` (kernel `video=`); default `800x600`. */
@@ -178,7 +185,7 @@ class QemuRig implements Rig {
       '-m', '256',
       '-display', `dbus,addr=unix:path=${p('bus')},gl=off,audiodev=audio0`,
       '-audiodev', 'dbus,id=audio0',
-      '-vga', 'std',
+      ...(this.options.vga === 'virtio' ? ['-vga', 'none', '-device', 'virtio-vga'] : ['-vga', 'std']),
       // No NIC: nothing to test there, and no option ROM to load.
       '-nic', 'none',
       // No -no-reboot: with it QEMU turns QMP system_reset into a shutdown, and tests

@@ -77,10 +77,10 @@ export class RawRfbClient {
   }
 
   /**
-   * RFB 3.8 with security type None up to ServerInit; returns the desktop size. The server
-   * must offer None (no password).
+   * RFB 3.8 with security type None up to ServerInit; returns the desktop size and the
+   * server's pixel format's bits per pixel. The server must offer None (no password).
    */
-  async handshakeNone(shared = true): Promise<{ width: number; height: number; name: string }> {
+  async handshakeNone(shared = true): Promise<{ width: number; height: number; name: string; bitsPerPixel: number }> {
     const version = (await this.read(12)).toString('latin1');
     if (version !== 'RFB 003.008\n') throw new Error(`unexpected server version ${JSON.stringify(version)}`);
     this.write('RFB 003.008\n');
@@ -93,7 +93,7 @@ export class RawRfbClient {
     this.write(Buffer.from([shared ? 1 : 0]));
     const init = await this.read(24);
     const name = (await this.read(init.readUInt32BE(20))).toString('utf8');
-    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
+    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name, bitsPerPixel: init[4] };
   }
 
   /** SetEncodings (type 2) with `encodings`. */

@@ -434,7 +434,15 @@ export class VncSession {
         this.setEncodings(msg.encodings);
         break;
       case 'FramebufferUpdateRequest':
-        if (!msg.incremental) this.damage?.markAll();
+        if (!msg.incremental) {
+          this.damage?.markAll();
+          // rfbproto "ExtendedDesktopSize": a non-incremental request is answered with the
+          // screen layout. Clients learn from it that SetDesktopSize works (TigerVNC's
+          // -RemoteResize and noVNC's resizeSession send nothing before they have seen one).
+          if (this.prefs.requested.has(PseudoEncoding.ExtendedDesktopSize)) {
+            this.pendingDesktopSize ??= { reason: DesktopSizeReason.Server, status: DesktopSizeStatus.NoError };
+          }
+        }
         this.updateWanted = true;
         this.schedule();
         break;
@@ -633,6 +641,8 @@ export class VncSession {
       if (requested.has(PseudoEncoding.ExtendedDesktopSize)) {
         out.push(this.extendedDesktopSize(DesktopSizeReason.Server, DesktopSizeStatus.NoError));
         rects++;
+        // That was the layout a non-incremental request asked for, if one did.
+        if (this.pendingDesktopSize?.reason === DesktopSizeReason.Server) this.pendingDesktopSize = undefined;
       } else if (requested.has(PseudoEncoding.DesktopSize)) {
         out.push(encodeDesktopSizeRect(fb.width, fb.height));
         rects++;
