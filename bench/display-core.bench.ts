@@ -57,7 +57,7 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     await display.waitForScreen(30_000);
     if (mode !== '1024x768') await rig.guest.check('vdi-mode');
     await rig.guest.check('vdi-pattern 1 && cat /dev/fb0 >/tmp/f1 && vdi-pattern 2 && cat /dev/fb0 >/tmp/f2');
-    const [w, h] = mode.split('x').map(Number);
+    const [w] = mode.split('x').map(Number);
     if (display.framebuffer.width !== w) throw new Error(`framebuffer is ${display.framebuffer.width} wide, not ${w}`);
 
     const damageTimes: number[] = [];
