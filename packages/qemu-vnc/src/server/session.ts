@@ -450,7 +450,6 @@ export class VncSession {
         this.keysym(msg.keysym, msg.down);
         break;
       case 'QemuExtendedKeyEvent':
-        this.host.log('debug', `client ${this.id}: key 0x${msg.keycode.toString(16)} keysym 0x${msg.keysym.toString(16)} ${msg.down ? 'down' : 'up'}`);
         if (msg.keycode) display.key(msg.keycode, msg.down);
         else this.keysym(msg.keysym, msg.down);
         break;
