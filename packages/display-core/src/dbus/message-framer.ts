@@ -75,7 +75,11 @@ export class MessageFramer {
 
   /** The first `n` bytes (joined only when they span chunks). */
   private peek(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    // Join only the few chunks that hold the first n bytes: the rest may be megabytes.
+    let count = 0;
+    for (let have = 0; have < n; count++) have += this.chunks[count].length;
+    this.chunks.splice(0, count, Buffer.concat(this.chunks.slice(0, count)));
     return this.chunks[0].subarray(0, n);
   }
 
