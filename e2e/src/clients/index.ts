@@ -7,3 +7,7 @@ export { GvncViewer } from './gvncviewer.js';
 export { gvnccapture, vncsnapshot } from './snapshot.js';
 export { NoVncBrowser, NOVNC_DIR, CHROMIUM } from './novnc.js';
 export { plainPasswordFile, selfSignedCert, vncPasswdFile, type CertFiles } from './credentials.js';
+export { QEMU_RDP_CLI, QemuRdp, ensureQemuRdpBuilt, runQemuRdp, startQemuRdp, type QemuRdpOptions } from './qemu-rdp.js';
+export { XFreeRdp, type XFreeRdpOptions } from './xfreerdp.js';
+export { X11Viewer } from './x11-viewer.js';
+export { ServerProcess, ensurePackagesBuilt } from './server-process.js';

@@ -1,38 +1,12 @@
 // The qemu-vnc command as a user runs it: the built CLI (packages/qemu-vnc/dist/cli.js) as
 // a child process, ready once it prints "RFB on HOST:PORT".
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO_DIR } from '../paths.js';
 import { Background, run, type RunResult } from './process.js';
+import { ensurePackagesBuilt, ServerProcess } from './server-process.js';
 
 export const QEMU_VNC_CLI = join(REPO_DIR, 'packages/qemu-vnc/dist/cli.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds display-core and qemu-vnc (tsc -p tsconfig.lib.json) when a dist/ is missing or
- * older than its sources, so the tests never run a stale CLI.
- */
-export function ensureQemuVncBuilt(): void {
-  for (const name of ['display-core', 'qemu-vnc']) {
-    const pkg = join(REPO_DIR, 'packages', name);
-    const dist = join(pkg, 'dist');
-    if (existsSync(dist) && newestMtime(dist) >= newestMtime(join(pkg, 'src'))) continue;
-    execFileSync(process.execPath, [join(REPO_DIR, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.lib.json'], {
-      cwd: pkg,
-      stdio: 'inherit',
-    });
-  }
-}
 
 /** True when nothing listens on 127.0.0.1:`port` (and it can be bound). */
 function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -75,64 +49,20 @@ export interface QemuVncOptions {
 }
 
 /** A running qemu-vnc. */
-export class QemuVnc {
+export class QemuVnc extends ServerProcess {
   constructor(
-    readonly proc: Background,
+    proc: Background,
     readonly host: string,
     readonly port: number,
     readonly wsPort: number | undefined,
-  ) {}
-
-  get pid(): number {
-    return this.proc.pid;
+  ) {
+    super(proc, 'qemu-vnc');
   }
+}
 
-  /** Everything qemu-vnc wrote to stderr (its log) so far. */
-  get stderr(): string {
-    return this.proc.stderr;
-  }
-
-  /** A position in the log, to look only at what comes after it. */
-  mark(): number {
-    return this.proc.stderr.length;
-  }
-
-  /** Log lines written since `mark` (see {@link mark}). */
-  logSince(mark: number): string[] {
-    return this.proc.stderr
-      .slice(mark)
-      .split('\n')
-      .filter((l) => l.length > 0);
-  }
-
-  /** Waits for a log line matching `pattern` after `mark`. */
-  async waitForLog(pattern: RegExp, mark = 0, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.logSince(mark).find((l) => pattern.test(l));
-      if (line) return line;
-      if (this.proc.exitResult) throw new Error(`qemu-vnc exited (code ${this.proc.exitResult.code}) before logging ${pattern}:\n${this.stderr.slice(-3000)}`);
-      if (Date.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for qemu-vnc to log ${pattern}; log since mark:\n${this.logSince(mark).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** True while the process runs. */
-  get alive(): boolean {
-    return this.proc.exitResult === undefined;
-  }
-
-  /** Resident memory (VmRSS) in bytes. */
-  rssBytes(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-    if (!m) throw new Error(`no VmRSS in /proc/${this.pid}/status`);
-    return Number(m[1]) * 1024;
-  }
-
-  stop(): Promise<RunResult> {
-    return this.proc.stop('SIGTERM');
-  }
+/** Builds display-core and qemu-vnc when their dist/ is older than their sources. */
+export function ensureQemuVncBuilt(): void {
+  ensurePackagesBuilt(['display-core', 'qemu-vnc']);
 }
 
 function cliArgs(options: QemuVncOptions): string[] {

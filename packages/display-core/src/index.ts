@@ -11,4 +11,6 @@ export * from './clipboard.js';
 export * from './audio.js';
 export * from './screenshot.js';
 export { QEMU_BUS_NAME } from './dbus/names.js';
-export * from "./placeholder.js";
+export * from './placeholder.js';
+export * from './net/endpoint.js';
+export * from './net/auth-rate-limiter.js';

@@ -3,10 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { ClipboardPeer, QemuDisplay } from '@vdi-sidecar/display-core';
-import { isLoopback, parseEndpoint } from './endpoint.js';
+import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, type Endpoint } from '@vdi-sidecar/display-core';
 import type { SharePolicy } from './server/session.js';
-import { VncServer, type Endpoint } from './server/vnc-server.js';
+import { VncServer } from './server/vnc-server.js';
 
 const USAGE = `Usage: qemu-vnc [options]
 

@@ -13,6 +13,7 @@ import {
   QNUM,
   validatePixelFormat,
   type ClipboardPeer,
+  type AuthRateLimiter,
   type DamageConsumer,
   type PixelFormat,
   type QemuDisplay,
@@ -57,7 +58,7 @@ import {
   encodeVeNCryptVersionRefused,
 } from '../rfb/server-messages.js';
 import { createVncAuthChallenge, verifyVncAuthResponse } from '../rfb/vnc-auth.js';
-import type { AuthRateLimiter, VncSecurity } from './auth.js';
+import type { VncSecurity } from './auth.js';
 import { ByteQueue } from './byte-queue.js';
 
 export type SharePolicy = 'allow' | 'disconnect' | 'refuse';

@@ -4,9 +4,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { ClipboardPeer, QemuDisplay } from '@vdi-sidecar/display-core';
+import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { AuthRateLimiter, type VncSecurity } from './auth.js';
+import type { VncSecurity } from './auth.js';
 import { VncSession, type SessionHost, type SharePolicy } from './session.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -17,11 +17,6 @@ export interface VncServerOptions {
   security: VncSecurity;
   sharePolicy?: SharePolicy;
   log?: LogFn;
-}
-
-export interface Endpoint {
-  host: string;
-  port: number;
 }
 
 export class VncServer implements SessionHost {

@@ -1,6 +1,10 @@
 // HOST:PORT arguments and the loopback rule (servers bind to 127.0.0.1 unless told otherwise).
 import { isIP } from 'node:net';
-import type { Endpoint } from './server/vnc-server.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
 
 /** Parses `HOST:PORT`, `[v6]:PORT` or `PORT` (then on 127.0.0.1). */
 export function parseEndpoint(text: string, flag: string): Endpoint {
