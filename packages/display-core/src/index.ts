@@ -14,3 +14,4 @@ export { QEMU_BUS_NAME } from './dbus/names.js';
 export * from './placeholder.js';
 export * from './net/endpoint.js';
 export * from './net/auth-rate-limiter.js';
+export * from './net/secret-file.js';

@@ -1,7 +1,7 @@
 // Keystroke sequences on top of QemuDisplay's raw key presses: typing text and
 // pressing combinations, as the CLI and servers' "type clipboard"/Ctrl+Alt+Del need.
 import type { QemuDisplay } from './display.js';
-import { decodeLockModifiers, parseKeyCombo, QNUM, textToKeystrokes } from './keymap/index.js';
+import { decodeLockModifiers, parseKeyCombo, QNUM, textToKeystrokes, type KeyStroke } from './keymap/index.js';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,13 +20,21 @@ export async function pressCombo(display: QemuDisplay, combo: string, holdMs = 2
  */
 export async function typeText(display: QemuDisplay, text: string, gapMs = 10): Promise<void> {
   for (const stroke of textToKeystrokes(text)) {
-    const shift = stroke.caps && decodeLockModifiers(display.modifiers).capsLock ? !stroke.shift : stroke.shift;
-    if (shift) display.key(QNUM.SHIFT_L, true);
-    if (stroke.altgr) display.key(QNUM.ALT_R, true);
-    display.key(stroke.qnum, true);
-    display.key(stroke.qnum, false);
-    if (stroke.altgr) display.key(QNUM.ALT_R, false);
-    if (shift) display.key(QNUM.SHIFT_L, false);
+    pressKeystroke(display, stroke);
     await delay(gapMs);
   }
+}
+
+/**
+ * Presses and releases one keystroke's key with the Shift/AltGr it needs (Shift inverted
+ * for letters while the guest's Caps Lock is on).
+ */
+export function pressKeystroke(display: QemuDisplay, stroke: KeyStroke): void {
+  const shift = stroke.caps && decodeLockModifiers(display.modifiers).capsLock ? !stroke.shift : stroke.shift;
+  if (shift) display.key(QNUM.SHIFT_L, true);
+  if (stroke.altgr) display.key(QNUM.ALT_R, true);
+  display.key(stroke.qnum, true);
+  display.key(stroke.qnum, false);
+  if (stroke.altgr) display.key(QNUM.ALT_R, false);
+  if (shift) display.key(QNUM.SHIFT_L, false);
 }

@@ -408,6 +408,49 @@ export function bgrxToRgb(src: Uint8Array, srcStride: number, x: number, y: numb
   return dst;
 }
 
+/**
+ * The rectangle as packed B, G, R bytes: QEMU's bytes without X. This is the
+ * 24-bpp layout of Windows DIBs and of RDP bitmaps (MS-RDPBCGR 2.2.9.1.1.3.1.2.2).
+ */
+export function bgrxToBgr(src: Uint8Array, srcStride: number, x: number, y: number, w: number, h: number, out?: Buffer): Buffer {
+  checkRect(src, srcStride, x, y, w, h);
+  const dst = outBuffer(out, w * h * 3);
+  const s32 = srcStride % 4 === 0 ? u32View(src) : undefined;
+  // Four pixels make three whole output words; rows stay word-aligned when w is a multiple of 4.
+  const d32 = s32 && w % 4 === 0 ? u32View(dst) : undefined;
+  if (s32 && d32) {
+    const stride32 = srcStride >> 2;
+    let o = 0;
+    for (let row = 0; row < h; row++) {
+      let j = (y + row) * stride32 + x;
+      const end = j + w;
+      for (; j < end; j += 4) {
+        const a = s32[j];
+        const b = s32[j + 1];
+        const c = s32[j + 2];
+        const d = s32[j + 3];
+        // Memory order B0 G0 R0 B1 | G1 R1 B2 G2 | R2 B3 G3 R3, stored as little-endian words.
+        d32[o++] = (a & 0xffffff) | ((b & 0xff) << 24);
+        d32[o++] = ((b >>> 8) & 0xffff) | ((c & 0xffff) << 16);
+        d32[o++] = ((c >>> 16) & 0xff) | ((d & 0xffffff) << 8);
+      }
+    }
+    return dst;
+  }
+  let o = 0;
+  for (let row = 0; row < h; row++) {
+    let i = (y + row) * srcStride + x * 4;
+    const end = i + w * 4;
+    for (; i < end; i += 4) {
+      dst[o] = src[i];
+      dst[o + 1] = src[i + 1];
+      dst[o + 2] = src[i + 2];
+      o += 3;
+    }
+  }
+  return dst;
+}
+
 /** The rectangle as packed R, G, B, A bytes with A = 255 (QEMU's X byte is not alpha). */
 export function bgrxToRgba(src: Uint8Array, srcStride: number, x: number, y: number, w: number, h: number, out?: Buffer): Buffer {
   checkRect(src, srcStride, x, y, w, h);

@@ -4,6 +4,7 @@ import {
   PIXEL_FORMAT_LENGTH,
   PIXMAN_x8r8g8b8,
   PixelConverter,
+  bgrxToBgr,
   bgrxToRgb,
   bgrxToRgba,
   bytesPerPixel,
@@ -376,6 +377,33 @@ describe('bgrxToRgb / bgrxToRgba', () => {
     expect([...bgrxToRgba(odd, 40, 2, 1, 4, 1)]).toEqual(expected);
     const out = Buffer.alloc(17);
     expect([...bgrxToRgba(src, 40, 2, 1, 4, 1, out.subarray(1))]).toEqual(expected);
+  });
+
+  it.each([
+    [0, 0, 8, 3], // width a multiple of 4: word path
+    [1, 1, 4, 2],
+    [1, 0, 3, 3], // byte path
+    [7, 2, 1, 1],
+    [2, 1, 0, 2], // empty
+  ])('packs BGR for %i,%i %ix%i', (x, y, w, h) => {
+    const expectedBgr = expectedRgb(x, y, w, h);
+    for (let i = 0; i < expectedBgr.length; i += 3) {
+      [expectedBgr[i], expectedBgr[i + 2]] = [expectedBgr[i + 2], expectedBgr[i]];
+    }
+    expect([...bgrxToBgr(src, 40, x, y, w, h)]).toEqual(expectedBgr);
+    const odd = Buffer.alloc(src.length + 1).subarray(1);
+    src.copy(odd);
+    expect([...bgrxToBgr(odd, 40, x, y, w, h)]).toEqual(expectedBgr);
+    const out = Buffer.alloc(expectedBgr.length + 4, 0x77);
+    const written = bgrxToBgr(src, 40, x, y, w, h, out.subarray(2));
+    expect([...written]).toEqual(expectedBgr);
+    expect(out[0]).toBe(0x77);
+    expect(out[out.length - 1]).toBe(0x77);
+  });
+
+  it('rejects a BGR rectangle outside the frame or a short output buffer', () => {
+    expect(() => bgrxToBgr(src, 40, 8, 0, 4, 1)).toThrow(RangeError);
+    expect(() => bgrxToBgr(src, 40, 0, 0, 4, 1, Buffer.alloc(11))).toThrow(RangeError);
   });
 
   it('converts a full HD frame to RGB', () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, type Endpoint } from '@vdi-sidecar/display-core';
+import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
 import type { SharePolicy } from './server/session.js';
 import { VncServer } from './server/vnc-server.js';
 
@@ -131,15 +131,11 @@ function endpointArg(text: string, flag: string): Endpoint {
 }
 
 function readPassword(file: string): string {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readSecretFile(file);
   } catch (err) {
-    throw new UsageError(`cannot read the password file: ${(err as Error).message}`);
+    throw new UsageError((err as Error).message);
   }
-  const password = text.replace(/\r?\n$/, '');
-  if (!password) throw new UsageError(`the password file ${file} is empty`);
-  return password;
 }
 
 Promise.resolve()

@@ -1,0 +1,142 @@
+// qemu-rdp with a real RDP client we did not write — FreeRDP's xfreerdp (Debian 12: 2.11) in
+// an Xvfb — against real QEMU. Each test checks what the user sees against the guest's QMP
+// screendump, and that typing and clicking in the client reach the guest.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import { expectPictureConverges } from '../src/converge.js';
+import { QEMU_VERSIONS, startRig, waitFor, type Rig } from '../src/index.js';
+
+const USER = 'alice';
+const PASSWORD = 'correct horse';
+
+/** The line the tty1 shell last read (what was typed, as the guest assembled it). */
+async function typedLine(rig: Rig, expected: string): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(
+      async () => {
+        last = (await rig.guest.check('vdi-typed')).replace(/\n$/, '');
+        return last === expected ? last : undefined;
+      },
+      { message: `the guest shell to read ${JSON.stringify(expected)}`, timeoutMs: 15_000, intervalMs: 250 },
+    );
+  } catch {
+    return last; // the caller's expect() shows the difference
+  }
+}
+
+/** Fills 128 lines of the guest's screen, from line 320 on, with random pixels. */
+const NOISE_BAND = 'dd if=/dev/urandom of=/dev/fb0 bs=$(cat /sys/class/graphics/fb0/stride) seek=320 count=128 2>/dev/null';
+
+describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
+  let rig: Rig;
+  let rdp: QemuRdp;
+  let x: Xvfb;
+  const log = () => join(rig.artifactsDir, 'clients.log');
+
+  beforeAll(async () => {
+    ensureQemuRdpBuilt();
+    rig = await startRig({ qemu, name: `qemu-rdp-${qemu}` });
+    for (const file of ['qemu-rdp.log', 'clients.log']) writeFileSync(join(rig.artifactsDir, file), '');
+    const passwordFile = await plainPasswordFile(rig.artifactsDir, 'rdp-password', PASSWORD);
+    rdp = await startQemuRdp({
+      busAddress: rig.busAddress,
+      args: ['--username', USER, '--password-file', passwordFile],
+      env: { QEMU_RDP_VERBOSE: '1' },
+      log: join(rig.artifactsDir, 'qemu-rdp.log'),
+    });
+    x = await Xvfb.start({ log: log() });
+  });
+
+  afterAll(async () => {
+    await x?.stop();
+    const result = await rdp?.stop();
+    await rig?.stop();
+    // SIGTERM is a clean shutdown (exit code 0, see qemu-rdp --help).
+    expect(result?.code).toBe(0);
+  });
+
+  const start = (args: string[], password = PASSWORD) =>
+    XFreeRdp.start(x, { server: `${rdp.host}:${rdp.port}`, username: USER, password, args, log: log() });
+
+  // Every colour depth, with bitmap compression (planar at 32 bpp, interleaved RLE below) and
+  // without (uncompressed bitmaps). All lossless: the picture must be exact.
+  const variants = [
+    { name: '32 bpp compressed', args: ['/bpp:32', '+compression'] },
+    { name: '32 bpp uncompressed', args: ['/bpp:32', '-compression'] },
+    { name: '24 bpp compressed', args: ['/bpp:24', '+compression'] },
+    { name: '24 bpp uncompressed', args: ['/bpp:24', '-compression'] },
+    { name: '16 bpp compressed', args: ['/bpp:16', '+compression'] },
+    { name: '16 bpp uncompressed', args: ['/bpp:16', '-compression'] },
+  ];
+
+  it.each(variants.map((v, i) => ({ ...v, pattern: 30 + i })))('xfreerdp at $name shows the guest screen', async ({ name, args, pattern }) => {
+    await rig.guest.check(`vdi-pattern ${pattern}`);
+    const client = start(args);
+    try {
+      const win = await client.waitForWindow();
+      expect({ width: win.width, height: win.height }).toEqual({ width: 1024, height: 768 });
+      const tag = name.replace(/ /g, '-');
+      // 16 bpp keeps 5/6/5 bits per channel: compare with what RGB565 can show of the guest.
+      const tolerance = name.startsWith('16') ? 8 : 0;
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-full`, { tolerance });
+      await rig.guest.check(`vdi-text ${name}: the quick brown fox jumps over the lazy dog`);
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-text`, { tolerance });
+      await rig.guest.check(NOISE_BAND);
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-noise`, { tolerance });
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('a wrong password is refused before any graphics, and logged', async () => {
+    const mark = rdp.mark();
+    const client = start(['/bpp:32'], 'wrong password');
+    try {
+      const result = await client.proc.exited;
+      expect(result.code).not.toBe(0);
+      expect(await x.findWindows('^FreeRDP: ')).toEqual([]);
+      await rdp.waitForLog(/authentication failed for user "alice"/, mark);
+      expect(rdp.logSince(mark).some((l) => /active:/.test(l))).toBe(false);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('typing into xfreerdp reaches the guest shell', async () => {
+    const client = start(['/bpp:32']);
+    try {
+      await client.waitForWindow();
+      await client.focus();
+      const line = `echo Typed-OK_1 'A!@#$%^&*()+{}|:"<>?~' [x]=\\;,./\``;
+      // xdotool types "\n" on a spare keycode that xfreerdp (which sends the scancodes of X
+      // keycodes) does not know: press Return as a key.
+      await client.type(line);
+      await client.key('Return');
+      expect(await typedLine(rig, line)).toBe(line);
+      // Extended keys (E0 scancodes): Left arrow twice and Delete reach the guest's terminal as
+      // their escape sequences (the guest shell does no line editing), keypad Enter ends the line.
+      await client.type('echo abcdef');
+      await client.key('Left', 'Left', 'Delete', 'KP_Enter');
+      const edited = 'echo abcdef\x1b[D\x1b[D\x1b[3~';
+      expect(await typedLine(rig, edited)).toBe(edited);
+      // Right Ctrl (extended scancode) + u kills the line.
+      await client.type('echo never');
+      await client.key('Control_R+u');
+      await client.type('echo combo-ok');
+      await client.key('Return');
+      expect(await typedLine(rig, 'echo combo-ok')).toBe('echo combo-ok');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('refuses to listen beyond loopback without credentials', async () => {
+    const result = await runQemuRdp({ busAddress: rig.busAddress, listen: '0.0.0.0:0' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/refusing to listen on 0\.0\.0\.0:0, beyond loopback, without credentials/);
+  });
+});

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// qemu-rdp: serve a VM's console (QEMU's D-Bus display) to RDP clients.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
+import { RdpServer } from './server/rdp-server.js';
+import { createSelfSignedCertificate, certificateFingerprint } from './server/self-signed.js';
+
+const USAGE = `Usage: qemu-rdp [options]
+
+Serves the console of a QEMU VM started with -display dbus to RDP clients (FreeRDP, Remmina,
+Windows' Remote Desktop Connection) with TLS security (PROTOCOL_SSL), bitmap updates
+(uncompressed, interleaved RLE, planar) at 16, 24 or 32 bits per pixel.
+
+Options (environment variable in brackets):
+  --dbus-address ADDR     D-Bus address of QEMU's display [DBUS_DISPLAY_ADDRESS]
+  --listen HOST:PORT      where to accept clients (default 127.0.0.1:3389) [QEMU_RDP_LISTEN]
+  --console N             console number (default 0) [QEMU_RDP_CONSOLE]
+  --vm NAME|UUID          which VM, when several share the bus [QEMU_RDP_VM]
+  --cert FILE             TLS certificate (PEM) [QEMU_RDP_CERT]
+  --key FILE              its private key (PEM) [QEMU_RDP_KEY]
+                          without both, a self-signed certificate is made at start and its
+                          SHA-256 fingerprint logged
+  --username USER         the user name clients must give [QEMU_RDP_USERNAME]
+  --password-file FILE    the password they must give, read from FILE [QEMU_RDP_PASSWORD_FILE]
+  --insecure              allow listening beyond loopback without credentials [QEMU_RDP_INSECURE=1]
+  --verbose               log debug messages [QEMU_RDP_VERBOSE=1]
+  -h, --help              this text
+
+Without --password-file any user name and password are accepted (loopback only, unless
+--insecure). Failed logins are limited to 5 per minute per client address.
+
+Exit codes: 0 after SIGTERM/SIGINT, 1 when the listener cannot be opened, 2 bad usage.`;
+
+class UsageError extends Error {}
+
+function main(argv: string[]): Promise<number> | number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'dbus-address': { type: 'string' },
+      listen: { type: 'string' },
+      console: { type: 'string' },
+      vm: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      username: { type: 'string' },
+      'password-file': { type: 'string' },
+      insecure: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const env = process.env;
+  const address = values['dbus-address'] ?? env.DBUS_DISPLAY_ADDRESS;
+  if (!address) throw new UsageError('no bus address: give --dbus-address or set DBUS_DISPLAY_ADDRESS');
+  let listen: Endpoint;
+  try {
+    listen = parseEndpoint(values.listen ?? env.QEMU_RDP_LISTEN ?? '127.0.0.1:3389', '--listen');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const consoleText = values.console ?? env.QEMU_RDP_CONSOLE ?? '0';
+  const consoleId = Number(consoleText);
+  if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
+  const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
+  const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
+  const certFile = values.cert ?? env.QEMU_RDP_CERT;
+  const keyFile = values.key ?? env.QEMU_RDP_KEY;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together');
+  const username = values.username ?? env.QEMU_RDP_USERNAME;
+  const passwordFile = values['password-file'] ?? env.QEMU_RDP_PASSWORD_FILE;
+  if (username && !passwordFile) throw new UsageError('--username needs --password-file');
+  let password: string | undefined;
+  try {
+    password = passwordFile ? readSecretFile(passwordFile) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!isLoopback(listen.host) && password === undefined && !insecure) {
+    throw new UsageError(
+      `refusing to listen on ${listen.host}:${listen.port}, beyond loopback, without credentials: give --username and --password-file, or --insecure if you really mean it`,
+    );
+  }
+
+  const log = (level: string, message: string) => {
+    if (level !== 'debug' || verbose) process.stderr.write(`qemu-rdp: ${level}: ${message}\n`);
+  };
+  let tls: { cert: string; key: string };
+  if (certFile && keyFile) {
+    try {
+      tls = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+      log('info', `TLS certificate ${certFile}, SHA-256 fingerprint ${certificateFingerprint(tls.cert)}`);
+    } catch (err) {
+      throw new UsageError(`cannot use the certificate: ${(err as Error).message}`);
+    }
+  } else {
+    const made = createSelfSignedCertificate('qemu-rdp');
+    tls = { cert: made.certPem, key: made.keyPem };
+    log('info', `self-signed TLS certificate made, SHA-256 fingerprint ${made.fingerprint256}`);
+  }
+  const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_RDP_VM, placeholder: true, log }).start();
+  const server = new RdpServer({ display, tls, credentials: password === undefined ? undefined : { username: username ?? '', password }, log });
+  return serve(server, display, listen);
+}
+
+async function serve(server: RdpServer, display: QemuDisplay, listen: Endpoint): Promise<number> {
+  try {
+    const bound = await server.listen(listen);
+    process.stdout.write(`qemu-rdp: RDP on ${bound.host}:${bound.port}\n`);
+  } catch (err) {
+    process.stderr.write(`qemu-rdp: cannot listen: ${(err as Error).message}\n`);
+    await server.close();
+    display.close();
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.close();
+  display.close();
+  return 0;
+}
+
+Promise.resolve()
+  .then(() => main(process.argv.slice(2)))
+  .then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      process.stderr.write(`qemu-rdp: ${(err as Error).message}${usage ? ' (see --help)' : ''}\n`);
+      process.exit(usage ? 2 : 1);
+    },
+  );

@@ -1,0 +1,77 @@
+// Damage → fast-path Bitmap Updates for one client: damaged rectangles are cut into 64×64 tiles
+// (as Windows and FreeRDP servers do; every codec's output then fits TS_BITMAP_DATA's 16-bit
+// length), each tile is encoded with the session's codec, and the tiles are packed into updates
+// no larger than the client's reassembly buffer (MS-RDPBCGR 2.2.7.2.6), then fast-path frames.
+import type { Framebuffer, Rect } from '@vdi-sidecar/display-core';
+import { encodeBitmap, type BitmapSession } from '../codec/index.js';
+import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
+import { encodeFastPathUpdates, FastPathUpdateCode } from '../pdu/fast-path.js';
+
+export const TILE_SIZE = 64;
+
+/** The tiles (≤ TILE_SIZE wide, ≤ `tileHeight` high, row by row) that cover `r`. */
+export function tilesOf(r: Rect, tileHeight = TILE_SIZE): Rect[] {
+  const tiles: Rect[] = [];
+  for (let y = r.y; y < r.y + r.h; y += tileHeight) {
+    for (let x = r.x; x < r.x + r.w; x += TILE_SIZE) {
+      tiles.push({ x, y, w: Math.min(TILE_SIZE, r.x + r.w - x), h: Math.min(tileHeight, r.y + r.h - y) });
+    }
+  }
+  return tiles;
+}
+
+/** Room for the update's and the rectangle's own headers inside the client's reassembly buffer. */
+const UPDATE_OVERHEAD = 64;
+
+export interface BitmapUpdateStats {
+  tiles: number;
+  bytes: number;
+}
+
+export class BitmapUpdateEncoder {
+  /**
+   * A client without a large reassembly buffer (no Multifragment Update set: 16 KiB) cannot take
+   * a 64×64 tile uncompressed at 32 bpp; its tiles get fewer rows.
+   */
+  private readonly tileHeight: number;
+
+  constructor(
+    private readonly session: BitmapSession,
+    /** The client's largest reassembled fast-path update. */
+    private readonly maxRequestSize: number,
+  ) {
+    const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
+    this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
+  }
+
+  /** Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`. */
+  encode(fb: Framebuffer, rects: readonly Rect[], stats?: BitmapUpdateStats): Buffer[] {
+    const bitmaps: BitmapRect[] = [];
+    for (const r of rects) {
+      for (const t of tilesOf(r, this.tileHeight)) {
+        const b = encodeBitmap(fb.data, fb.stride, { x: t.x, y: t.y, width: t.w, height: t.h }, this.session);
+        bitmaps.push({
+          left: t.x,
+          top: t.y,
+          right: t.x + t.w - 1,
+          bottom: t.y + t.h - 1,
+          width: b.width,
+          height: b.height,
+          bitsPerPixel: b.bitsPerPixel,
+          compressed: b.compressed,
+          data: b.data,
+        });
+        if (stats) {
+          stats.tiles++;
+          stats.bytes += b.data.length;
+        }
+      }
+    }
+    if (bitmaps.length === 0) return [];
+    const updates = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD).map((batch) => ({
+      updateCode: FastPathUpdateCode.BITMAP,
+      data: encodeBitmapUpdateData(batch),
+    }));
+    return encodeFastPathUpdates(updates, this.maxRequestSize);
+  }
+}

@@ -1,0 +1,84 @@
+// The RDP server: accepts TCP clients and hands each connection to an RdpSession that
+// speaks for one VM console. TLS is always on (PROTOCOL_SSL): the session upgrades the
+// socket after X.224 negotiation, with this server's certificate.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { AuthRateLimiter, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
+import { RdpSession } from './session.js';
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface RdpCredentials {
+  /** Empty: any user name (only the password is checked). */
+  username: string;
+  password: string;
+}
+
+export interface RdpServerOptions {
+  display: QemuDisplay;
+  /** PEM certificate and key for TLS. */
+  tls: { cert: string; key: string };
+  /** Without: any user name and password are accepted. */
+  credentials?: RdpCredentials;
+  log?: LogFn;
+}
+
+/** What a session needs from its server. */
+export interface RdpSessionHost {
+  readonly display: QemuDisplay;
+  readonly secureContext: SecureContext;
+  readonly credentials: RdpCredentials | undefined;
+  readonly limiter: AuthRateLimiter;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  closed(session: RdpSession): void;
+}
+
+export class RdpServer implements RdpSessionHost {
+  readonly display: QemuDisplay;
+  readonly secureContext: SecureContext;
+  readonly credentials: RdpCredentials | undefined;
+  readonly limiter = new AuthRateLimiter();
+  readonly sessions = new Set<RdpSession>();
+  private readonly logFn: LogFn;
+  private readonly servers: Server[] = [];
+  private nextId = 1;
+
+  constructor(opts: RdpServerOptions) {
+    this.display = opts.display;
+    this.secureContext = createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' });
+    this.credentials = opts.credentials;
+    this.logFn = opts.log ?? (() => undefined);
+  }
+
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.logFn(level, message);
+  }
+
+  /** Listens for RDP over TCP; resolves with the bound address (port 0 picks one). */
+  listen(endpoint: Endpoint): Promise<Endpoint> {
+    const server = createServer((socket: Socket) => {
+      socket.setNoDelay(true);
+      const session = new RdpSession(this.nextId++, socket, socket.remoteAddress ?? 'unknown', this);
+      this.sessions.add(session);
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(endpoint.port, endpoint.host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log('error', `listener: ${err.message}`));
+        this.servers.push(server);
+        const addr = server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  closed(session: RdpSession): void {
+    this.sessions.delete(session);
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions]) s.close('server shutting down');
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}

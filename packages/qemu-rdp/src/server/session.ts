@@ -1,0 +1,496 @@
+// One RDP client, from X.224 negotiation to disconnection (MS-RDPBCGR 1.3.1.1): the connection
+// sequence is a state machine over whole frames (TPKT or fast-path), the PDU layer in ../pdu is
+// pure, and this file only decides what to answer and when. Graphics are damage-driven and paced
+// by the socket: nothing is queued beyond what the kernel has not taken yet, damage coalesces.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { decodeLockModifiers, type DamageConsumer, type Rect } from '@vdi-sidecar/display-core';
+import { isBitmapBpp } from '../codec/index.js';
+import {
+  ControlAction,
+  decodeClientDataPdu,
+  decodeConfirmActive,
+  encodeControlCooperate,
+  encodeControlGrantedControl,
+  encodeDeactivateAll,
+  encodeDemandActive,
+  encodeFontMap,
+  encodeSetKeyboardIndicators,
+  encodeShutdownDenied,
+  encodeSynchronize,
+} from '../pdu/activation.js';
+import { buildServerCapabilitySets, clientMaxRequestSize, type ClientCapabilities } from '../pdu/capabilities.js';
+import { decodeClientInfoPdu } from '../pdu/client-info.js';
+import { RdpProtocolError } from '../pdu/errors.js';
+import { decodeFastPathInput } from '../pdu/fast-path.js';
+import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
+import { encodeLicenseValidClient } from '../pdu/licensing.js';
+import {
+  decodeConnectInitial,
+  decodeDomainPdu,
+  encodeAttachUserConfirm,
+  encodeChannelJoinConfirm,
+  encodeConnectResponse,
+  encodeDisconnectProviderUltimatum,
+  encodeSendDataIndication,
+  MCS_IO_CHANNEL_ID,
+  MCS_REASON_PROVIDER_INITIATED,
+  MCS_RESULT_SUCCESSFUL,
+  MCS_RESULT_UNSPECIFIED_FAILURE,
+  negotiateDomainParameters,
+} from '../pdu/mcs.js';
+import { decodeSharePdus } from '../pdu/share.js';
+import { frameLength, isFastPath } from '../pdu/tpkt.js';
+import {
+  decodeConnectionRequest,
+  decodeX224Data,
+  encodeConnectionConfirm,
+  encodeNegotiationFailure,
+  encodeX224Data,
+  EXTENDED_CLIENT_DATA_SUPPORTED,
+  PROTOCOL_SSL,
+  SSL_REQUIRED_BY_SERVER,
+} from '../pdu/x224.js';
+import { BitmapUpdateEncoder } from './bitmap-updates.js';
+import { RdpInputHandler } from './input-handler.js';
+import type { RdpSessionHost } from './rdp-server.js';
+
+/** The connection sequence's phases, named by what the server waits for. */
+type Phase =
+  | { name: 'x224-request' }
+  | { name: 'tls-handshake' }
+  | { name: 'mcs-connect-initial' }
+  /** Erect Domain, Attach User and Channel Joins, until the Client Info PDU. */
+  | { name: 'mcs-domain' }
+  | { name: 'confirm-active' }
+  /** Client Synchronize, Control (cooperate, request), Font List. */
+  | { name: 'finalization' }
+  | { name: 'active' }
+  | { name: 'closed' };
+
+/** Bytes of one client frame we accept before giving up on it (a Connect Initial is a few KiB). */
+const MAX_FRAME = 0x8000;
+/** Bytes that may wait in the socket's buffer before graphics pause (the client's pace). */
+const WRITE_HIGH_WATER = 512 * 1024;
+/** The whole connection sequence must finish within this time. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** The first user channel id follows the static channels: 1003 I/O, 1004… channels. */
+const FIRST_STATIC_CHANNEL_ID = MCS_IO_CHANNEL_ID + 1;
+
+export class RdpSession {
+  private phase: Phase = { name: 'x224-request' };
+  private stream: Socket | TLSSocket;
+  private input: Buffer = Buffer.alloc(0);
+  private requestedProtocols = 0;
+  private gcc: ClientGccData | undefined;
+  private userChannelId = 0;
+  private channelIds: number[] = [];
+  private readonly shareId = 0x103ea;
+  private bpp = 32;
+  private caps: ClientCapabilities | undefined;
+  private encoder: BitmapUpdateEncoder | undefined;
+  private damage: DamageConsumer | undefined;
+  private readonly inputHandler: RdpInputHandler;
+  private sizeSent = { width: 0, height: 0 };
+  private updatesSuppressed = false;
+  private scheduled = false;
+  private readonly cleanups: Array<() => void> = [];
+  private readonly handshakeTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly id: number,
+    socket: Socket,
+    readonly remoteAddress: string,
+    private readonly host: RdpSessionHost,
+  ) {
+    this.stream = socket;
+    this.inputHandler = new RdpInputHandler(host.display);
+    this.attach(socket);
+    this.handshakeTimer = setTimeout(() => this.close('connection sequence not finished within 30 s', 'warn'), HANDSHAKE_TIMEOUT_MS);
+    this.log('info', `connected from ${remoteAddress}`);
+  }
+
+  get isActive(): boolean {
+    return this.phase.name === 'active';
+  }
+
+  close(reason: string, level: 'debug' | 'info' | 'warn' = 'info'): void {
+    if (this.phase.name === 'closed') return;
+    const wasConnected = this.phase.name !== 'x224-request' && this.phase.name !== 'tls-handshake' && this.phase.name !== 'mcs-connect-initial';
+    this.phase = { name: 'closed' };
+    clearTimeout(this.handshakeTimer);
+    for (const c of this.cleanups.splice(0)) c();
+    this.damage?.close();
+    this.damage = undefined;
+    if (wasConnected && !this.stream.destroyed && this.stream.writable) {
+      this.stream.end(encodeX224Data(encodeDisconnectProviderUltimatum(MCS_REASON_PROVIDER_INITIATED)));
+      setTimeout(() => this.stream.destroy(), 1000).unref();
+    } else {
+      this.stream.destroy();
+    }
+    this.log(level, `closed: ${reason}`);
+    this.host.closed(this);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.host.log(level, `client ${this.id}: ${message}`);
+  }
+
+  private attach(stream: Socket | TLSSocket): void {
+    stream.on('data', this.onData);
+    stream.on('error', (err: Error) => this.close(`connection error: ${err.message}`));
+    stream.on('close', () => this.close('disconnected'));
+    stream.on('drain', () => this.schedule());
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.phase.name === 'closed') return;
+    this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
+    try {
+      for (;;) {
+        // Handling a frame may have started TLS or closed the session.
+        const phase = this.phase.name as Phase['name'];
+        if (phase === 'tls-handshake' || phase === 'closed') return;
+        const length = frameLength(this.input, MAX_FRAME);
+        if (length === undefined || this.input.length < length) return;
+        const frame = this.input.subarray(0, length);
+        this.input = this.input.subarray(length);
+        this.handleFrame(frame);
+      }
+    } catch (err) {
+      if (err instanceof RdpProtocolError) this.close(`protocol error ${err.code}: ${err.message}`, 'warn');
+      else this.close(`internal error: ${(err as Error).stack ?? String(err)}`, 'warn');
+    }
+  };
+
+  private write(data: Buffer): void {
+    if (this.phase.name !== 'closed') this.stream.write(data);
+  }
+
+  /** MCS Send Data Indication from the server channel to the user, on `channelId`. */
+  private sendOnChannel(data: Buffer, channelId = MCS_IO_CHANNEL_ID): void {
+    this.write(encodeX224Data(encodeSendDataIndication(this.userChannelId, channelId, data)));
+  }
+
+  private handleFrame(frame: Buffer): void {
+    if (isFastPath(frame[0]!)) {
+      if (this.phase.name !== 'active' && this.phase.name !== 'finalization') {
+        throw new RdpProtocolError('RDP_ERR_UNEXPECTED', `fast-path input during ${this.phase.name}`);
+      }
+      for (const ev of decodeFastPathInput(frame)) this.inputHandler.handle(ev);
+      return;
+    }
+    switch (this.phase.name) {
+      case 'x224-request':
+        return this.onConnectionRequest(frame);
+      case 'mcs-connect-initial': {
+        const x = decodeX224Data(frame);
+        if (x.kind === 'disconnect') return this.close('client disconnected (X.224)');
+        return this.onConnectInitial(x.payload);
+      }
+      default: {
+        const x = decodeX224Data(frame);
+        if (x.kind === 'disconnect') return this.close('client disconnected (X.224)');
+        return this.onDomainPdu(x.payload);
+      }
+    }
+  }
+
+  // ---- X.224 negotiation and TLS (MS-RDPBCGR 2.2.1.1–2) -----------------------------------
+
+  private onConnectionRequest(frame: Buffer): void {
+    const request = decodeConnectionRequest(frame);
+    this.requestedProtocols = request.requestedProtocols;
+    if (!request.hasNegotiationRequest || !(request.requestedProtocols & PROTOCOL_SSL)) {
+      // Standard RDP security (RC4, the server's own certificate) is not offered: TLS or nothing.
+      this.write(encodeNegotiationFailure(SSL_REQUIRED_BY_SERVER));
+      this.stream.end();
+      this.close(`refused: the client does not offer TLS security (requested protocols 0x${request.requestedProtocols.toString(16)})`, 'warn');
+      return;
+    }
+    this.write(encodeConnectionConfirm(PROTOCOL_SSL, EXTENDED_CLIENT_DATA_SUPPORTED));
+    this.upgradeToTls();
+  }
+
+  private upgradeToTls(): void {
+    const raw = this.stream as Socket;
+    raw.off('data', this.onData);
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('drain');
+    const tls = new TLSSocket(raw, { isServer: true, secureContext: this.host.secureContext });
+    this.phase = { name: 'tls-handshake' };
+    this.stream = tls;
+    this.attach(tls);
+    tls.once('secure', () => {
+      if (this.phase.name !== 'tls-handshake') return;
+      this.log('debug', `TLS ${tls.getProtocol() ?? ''} ${tls.getCipher().name}`);
+      this.phase = { name: 'mcs-connect-initial' };
+      if (this.input.length) this.onData(Buffer.alloc(0));
+    });
+    raw.on('error', () => tls.destroy());
+  }
+
+  // ---- MCS Connect and GCC (2.2.1.3–4) ------------------------------------------------------
+
+  private onConnectInitial(payload: Buffer): void {
+    const initial = decodeConnectInitial(payload);
+    const gcc = decodeConferenceCreateRequest(initial.userData);
+    this.gcc = gcc;
+    if (gcc.core.serverSelectedProtocol !== undefined && gcc.core.serverSelectedProtocol !== PROTOCOL_SSL) {
+      throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but TLS was selected`);
+    }
+    this.bpp = sessionColorDepth(gcc);
+    this.channelIds = gcc.channels.map((_, i) => FIRST_STATIC_CHANNEL_ID + i);
+    this.userChannelId = FIRST_STATIC_CHANNEL_ID + gcc.channels.length;
+    const userData = encodeConferenceCreateResponse({
+      core: { version: RDP_VERSION_5_PLUS, clientRequestedProtocols: this.requestedProtocols, earlyCapabilityFlags: 0 },
+      network: { ioChannelId: MCS_IO_CHANNEL_ID, channelIds: this.channelIds },
+      security: { encryptionMethod: 0, encryptionLevel: 0 },
+    });
+    this.write(
+      encodeX224Data(encodeConnectResponse({ result: MCS_RESULT_SUCCESSFUL, calledConnectId: 0, domainParameters: negotiateDomainParameters(initial), userData })),
+    );
+    this.log(
+      'debug',
+      `client "${gcc.core.clientName}" build ${gcc.core.clientBuild}, ${gcc.core.desktopWidth}x${gcc.core.desktopHeight}, ${this.bpp} bpp, channels [${gcc.channels.map((c) => c.name).join(', ')}]`,
+    );
+    this.phase = { name: 'mcs-domain' };
+  }
+
+  // ---- MCS domain: attach, joins, then Send Data on the I/O channel ------------------------
+
+  private onDomainPdu(payload: Buffer): void {
+    const pdu = decodeDomainPdu(payload);
+    switch (pdu.kind) {
+      case 'erectDomainRequest':
+        return;
+      case 'attachUserRequest':
+        this.write(encodeX224Data(encodeAttachUserConfirm(MCS_RESULT_SUCCESSFUL, this.userChannelId)));
+        return;
+      case 'channelJoinRequest': {
+        const known = pdu.channelId === this.userChannelId || pdu.channelId === MCS_IO_CHANNEL_ID || this.channelIds.includes(pdu.channelId);
+        this.write(
+          encodeX224Data(encodeChannelJoinConfirm(known ? MCS_RESULT_SUCCESSFUL : MCS_RESULT_UNSPECIFIED_FAILURE, this.userChannelId, pdu.channelId, known ? pdu.channelId : undefined)),
+        );
+        return;
+      }
+      case 'disconnectProviderUltimatum':
+        this.close('client disconnected');
+        return;
+      case 'sendDataRequest':
+        if (pdu.channelId !== MCS_IO_CHANNEL_ID) return; // static virtual channels: none served yet
+        if (this.phase.name === 'mcs-domain') return this.onClientInfo(pdu.data);
+        return this.onSharePdus(pdu.data);
+    }
+  }
+
+  // ---- Client Info, credentials, licensing (2.2.1.11–12) ------------------------------------
+
+  private onClientInfo(data: Buffer): void {
+    const info = decodeClientInfoPdu(data);
+    const who = `user "${info.userName}"${info.domain ? ` (domain "${info.domain}")` : ''}`;
+    const expected = this.host.credentials;
+    if (expected) {
+      if (this.host.limiter.blocked(this.remoteAddress)) {
+        this.close(`refused: too many failed logins from ${this.remoteAddress}`, 'warn');
+        return;
+      }
+      const userOk = expected.username === '' || sameSecret(expected.username, info.userName);
+      if (!userOk || !sameSecret(expected.password, info.password)) {
+        this.host.limiter.fail(this.remoteAddress);
+        this.close(`authentication failed for ${who}`, 'warn');
+        return;
+      }
+      this.host.limiter.succeed(this.remoteAddress);
+    }
+    this.log('info', `logged in as ${who}`);
+    this.sendOnChannel(encodeLicenseValidClient());
+    this.sendDemandActive();
+  }
+
+  // ---- Capabilities exchange and finalization (2.2.1.13–22) ---------------------------------
+
+  private sendDemandActive(): void {
+    const fb = this.host.display.framebuffer;
+    if (fb.width === 0 || fb.height === 0) {
+      // No picture yet (not even the placeholder): the desktop size is still unknown.
+      const retry = () => this.phase.name !== 'closed' && this.sendDemandActive();
+      fb.once('scanout', retry);
+      this.cleanups.push(() => fb.off('scanout', retry));
+      return;
+    }
+    this.sizeSent = { width: fb.width, height: fb.height };
+    const sets = buildServerCapabilitySets({ desktopWidth: fb.width, desktopHeight: fb.height, preferredBitsPerPixel: this.bpp });
+    this.sendOnChannel(encodeDemandActive({ shareId: this.shareId, capabilitySets: sets }));
+    this.phase = { name: 'confirm-active' };
+  }
+
+  private onSharePdus(data: Buffer): void {
+    for (const pdu of decodeSharePdus(data)) {
+      if (this.phase.name === 'closed') return;
+      switch (pdu.kind) {
+        case 'confirmActive':
+          this.onConfirmActive(pdu.body);
+          break;
+        case 'data':
+          this.onDataPdu(pdu.pduType2, pdu.body);
+          break;
+        default:
+          break; // flow control and others: nothing to do (2.2.8.1.1.1.1)
+      }
+    }
+  }
+
+  private onConfirmActive(body: Buffer): void {
+    if (this.phase.name !== 'confirm-active') throw new RdpProtocolError('RDP_ERR_UNEXPECTED', `Confirm Active during ${this.phase.name}`);
+    const confirm = decodeConfirmActive(body);
+    const caps = confirm.capabilities;
+    this.caps = caps;
+    if (!caps.general?.fastPathOutput) {
+      throw new RdpProtocolError('RDP_ERR_UNEXPECTED', 'the client does not take fast-path output (General capability set), which this server needs');
+    }
+    const bpp = caps.bitmap?.preferredBitsPerPixel;
+    if (bpp !== undefined && isBitmapBpp(bpp)) this.bpp = bpp;
+    const compression = caps.general.noBitmapCompressionHeader && (caps.bitmap ? true : false) && this.bitmapCompression();
+    this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, clientMaxRequestSize(caps));
+    this.log('debug', `capabilities: ${this.bpp} bpp, ${compression ? 'compressed' : 'uncompressed'} bitmaps, max request ${clientMaxRequestSize(caps)}`);
+    this.phase = { name: 'finalization' };
+  }
+
+  /** Compressed bitmaps unless the client turned them off (FreeRDP: -compression → bitmapCompressionFlag 0). */
+  private bitmapCompression(): boolean {
+    const bitmapSet = this.caps?.sets.find((s) => s.type === 2);
+    // TS_BITMAP_CAPABILITYSET.bitmapCompressionFlag is at offset 14 of the set's data (2.2.7.1.2).
+    return bitmapSet !== undefined && bitmapSet.data.length >= 16 ? bitmapSet.data.readUInt16LE(14) !== 0 : false;
+  }
+
+  private onDataPdu(pduType2: number, body: Buffer): void {
+    const pdu = decodeClientDataPdu(pduType2, body);
+    switch (pdu.kind) {
+      case 'synchronize':
+        this.sendOnChannel(encodeSynchronize(this.shareId, this.userChannelId));
+        return;
+      case 'control':
+        if (pdu.action === ControlAction.COOPERATE) this.sendOnChannel(encodeControlCooperate(this.shareId));
+        else if (pdu.action === ControlAction.REQUEST_CONTROL) this.sendOnChannel(encodeControlGrantedControl(this.shareId, this.userChannelId));
+        return;
+      case 'fontList':
+        this.sendOnChannel(encodeFontMap(this.shareId));
+        if (this.phase.name === 'finalization') this.activate();
+        return;
+      case 'input':
+        for (const ev of pdu.events) this.inputHandler.handle(ev);
+        return;
+      case 'refreshRect':
+        // Rare (after the client's window was hidden): repainting everything is simplest.
+        this.damage?.markAll();
+        this.schedule();
+        return;
+      case 'suppressOutput':
+        this.updatesSuppressed = !pdu.allowDisplayUpdates;
+        if (!this.updatesSuppressed) this.damage?.markAll();
+        this.schedule();
+        return;
+      case 'shutdownRequest':
+        // The session lives on without the client (it is the VM's console): deny, and the client
+        // then disconnects by itself (2.2.2.2).
+        this.sendOnChannel(encodeShutdownDenied(this.shareId));
+        return;
+      case 'unknown':
+        this.log('debug', `ignored data PDU type ${pdu.pduType2}`);
+        return;
+    }
+  }
+
+  // ---- Active: graphics, pointer, LEDs -----------------------------------------------------
+
+  private activate(): void {
+    const first = this.damage === undefined;
+    this.phase = { name: 'active' };
+    clearTimeout(this.handshakeTimer);
+    if (!first) {
+      this.damage?.markAll();
+      this.schedule();
+      return;
+    }
+    const display = this.host.display;
+    const fb = display.framebuffer;
+    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
+    const onResize = () => this.schedule();
+    const onLeds = (mask: number) => this.sendLeds(mask);
+    fb.on('resize', onResize);
+    display.on('modifiers', onLeds);
+    this.cleanups.push(
+      () => fb.off('resize', onResize),
+      () => display.off('modifiers', onLeds),
+    );
+    this.sendLeds(display.modifiers);
+    this.log('info', `active: ${fb.width}x${fb.height}, ${this.bpp} bpp`);
+    this.schedule();
+  }
+
+  private sendLeds(mask: number): void {
+    if (this.phase.name !== 'active') return;
+    this.sendOnChannel(encodeSetKeyboardIndicators(this.shareId, decodeLockModifiers(mask)));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.phase.name !== 'active') return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      try {
+        this.sendUpdates();
+      } catch (err) {
+        this.close(`internal error while sending updates: ${(err as Error).stack ?? String(err)}`, 'warn');
+      }
+    });
+  }
+
+  private sendUpdates(): void {
+    if (this.phase.name !== 'active' || !this.damage || !this.encoder) return;
+    const fb = this.host.display.framebuffer;
+    if (fb.width !== this.sizeSent.width || fb.height !== this.sizeSent.height) {
+      this.reactivate();
+      return;
+    }
+    if (this.updatesSuppressed || this.stream.writableLength > WRITE_HIGH_WATER) return;
+    if (fb.width === 0 || fb.height === 0) return;
+    const rects: Rect[] = this.damage.take();
+    if (rects.length === 0) return;
+    for (const frame of this.encoder.encode(fb, rects)) this.write(frame);
+    if (this.damage.hasDamage()) this.schedule();
+  }
+
+  /**
+   * The guest changed mode: Deactivate All, then a new Demand Active with the new size; the
+   * client answers with Confirm Active and finalization again (deactivation-reactivation, 1.3.1.3).
+   */
+  private reactivate(): void {
+    if (!this.caps?.bitmap?.desktopResizeFlag) {
+      this.close(`the guest's screen is now ${this.host.display.framebuffer.width}x${this.host.display.framebuffer.height} and the client cannot resize`, 'warn');
+      return;
+    }
+    this.sendOnChannel(encodeDeactivateAll(this.shareId));
+    this.sendDemandActive();
+    this.log('info', `desktop resized to ${this.sizeSent.width}x${this.sizeSent.height}`);
+  }
+}
+
+/** The session's colour depth from the client core data (2.2.1.3.2): 32 if wanted and offered. */
+function sessionColorDepth(gcc: ClientGccData): number {
+  const core = gcc.core;
+  if ((core.earlyCapabilityFlags ?? 0) & RNS_UD_CS_WANT_32BPP_SESSION && (core.supportedColorDepths ?? 0) & 0x0008) return 32;
+  const high = core.highColorDepth;
+  if (high === 24 || high === 16 || high === 15) return high;
+  return 16;
+}
+
+/** Compares secrets in constant time (their SHA-256, so lengths do not leak either). */
+function sameSecret(expected: string, given: string): boolean {
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}
+
