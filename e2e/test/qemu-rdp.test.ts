@@ -6,9 +6,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
-import { QEMU_VERSIONS, startRig, waitFor, type Rig } from '../src/index.js';
+import { QEMU_VERSIONS, pixelAt, startRig, waitFor, type Rig } from '../src/index.js';
 
 const USER = 'alice';
+const EV_KEY = 1;
+const EV_REL = 2;
+const REL_X = 0;
+const REL_Y = 1;
+const BTN_LEFT = 0x110;
+const BTN_RIGHT = 0x111;
 const PASSWORD = 'correct horse';
 
 /** The line the tty1 shell last read (what was typed, as the guest assembled it). */
@@ -131,6 +137,98 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
       expect(await typedLine(rig, 'echo combo-ok')).toBe('echo combo-ok');
     } finally {
       await client.stop();
+    }
+  });
+
+  it('clicks and motion in xfreerdp reach the guest (PS/2 mouse: absolute positions become deltas)', async () => {
+    await rig.guest.check('vdi-psmouse');
+    const client = start(['/bpp:32']);
+    try {
+      await client.waitForWindow();
+      await client.pointerTo(300, 200);
+      await rig.guest.check('vdi-events start');
+      await client.pointerTo(340, 260);
+      await client.click(1);
+      await client.click(3);
+      const events = await waitFor(
+        async () => {
+          const out = await rig.guest.check('vdi-events dump');
+          const parsed = out
+            .split('\n')
+            .filter((l) => l.startsWith('EVENT '))
+            .map((l) => l.split(' ').slice(2).map(Number));
+          const buttons = parsed.filter(([type, code]) => type === EV_KEY && (code === BTN_LEFT || code === BTN_RIGHT));
+          return buttons.length >= 4 ? parsed : undefined;
+        },
+        { message: 'button events from clicks in xfreerdp', timeoutMs: 20_000, intervalMs: 500 },
+      );
+      const buttons = events.filter(([type]) => type === EV_KEY).map(([, code, value]) => `${code === BTN_LEFT ? 'left' : 'right'}:${value}`);
+      expect(buttons).toEqual(['left:1', 'left:0', 'right:1', 'right:0']);
+      // Moving from (300, 200) to (340, 260) arrives as that much relative motion.
+      const dx = events.filter(([type, code]) => type === EV_REL && code === REL_X).reduce((n, [, , v]) => n + v, 0);
+      const dy = events.filter(([type, code]) => type === EV_REL && code === REL_Y).reduce((n, [, , v]) => n + v, 0);
+      expect({ dx, dy }).toEqual({ dx: 40, dy: 60 });
+      await rig.guest.check('vdi-events stop');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  // Last in this file: the guest stays in its new mode.
+  it('a guest mode change reaches the connected client: new size, right picture', async () => {
+    await rig.guest.check('vdi-pattern 40');
+    const client = start(['/bpp:32']);
+    const mark = rdp.mark();
+    try {
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-before-mode-change');
+      expect(await rig.guest.check('vdi-mode')).toMatch(/^FB 800 600 /);
+      await rig.guest.check('vdi-pattern 41');
+      await waitFor(
+        async () => {
+          const win = await client.waitForWindow();
+          return win.width === 800 && win.height === 600 ? win : undefined;
+        },
+        { message: "xfreerdp's window to become 800x600", timeoutMs: 20_000, intervalMs: 250 },
+      );
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-after-mode-change');
+      await rdp.waitForLog(/desktop resized to 800x600/, mark);
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('shows a placeholder before the VM exists and after it leaves, and the guest while it runs', async () => {
+    await rig.stopQemu();
+    const early = await startQemuRdp({ busAddress: rig.busAddress, log: join(rig.artifactsDir, 'qemu-rdp.log') });
+    const client = XFreeRdp.start(x, { server: `${early.host}:${early.port}`, username: 'anyone', password: 'anything', args: ['/bpp:32'], log: log() });
+    const isPlaceholder = async () => {
+      const win = await client.waitForWindow();
+      if (win.width !== 800 || win.height !== 600) return false;
+      // A dark background (#1d232a) with light text on it, not a black screen.
+      const picture = await client.picture();
+      const light = [...Array(picture.width * picture.height).keys()].filter((i) => picture.rgba[i * 4] > 0x80).length;
+      return pixelAt(picture, 0, 0).join() === [0x1d, 0x23, 0x2a].join() && light > 100;
+    };
+    try {
+      await waitFor(isPlaceholder, { message: 'the 800x600 placeholder in xfreerdp', timeoutMs: 20_000, intervalMs: 250 });
+      await rig.startQemu();
+      await waitFor(
+        async () => {
+          const win = await client.waitForWindow();
+          return win.width === 1024 && win.height === 768;
+        },
+        { message: "xfreerdp's window to grow to the guest's 1024x768", timeoutMs: 30_000, intervalMs: 250 },
+      );
+      await rig.guest.check('vdi-pattern 42');
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-vm-started');
+      await rig.stopQemu();
+      await waitFor(isPlaceholder, { message: 'the placeholder again after QEMU left', timeoutMs: 20_000, intervalMs: 250 });
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await client.stop();
+      await early.stop();
+      await rig.startQemu();
     }
   });
 

@@ -5,7 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { decodeLockModifiers, type DamageConsumer, type Rect } from '@vdi-sidecar/display-core';
+import { decodeLockModifiers, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
 import { isBitmapBpp } from '../codec/index.js';
 import {
   ControlAction,
@@ -23,7 +23,7 @@ import {
 import { buildServerCapabilitySets, clientMaxRequestSize, type ClientCapabilities } from '../pdu/capabilities.js';
 import { decodeClientInfoPdu } from '../pdu/client-info.js';
 import { RdpProtocolError } from '../pdu/errors.js';
-import { decodeFastPathInput } from '../pdu/fast-path.js';
+import { decodeFastPathInput, encodeFastPathUpdates, type FastPathUpdate } from '../pdu/fast-path.js';
 import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
 import { encodeLicenseValidClient } from '../pdu/licensing.js';
 import {
@@ -40,6 +40,7 @@ import {
   MCS_RESULT_UNSPECIFIED_FAILURE,
   negotiateDomainParameters,
 } from '../pdu/mcs.js';
+import { encodePointerImage, HIDDEN_POINTER } from '../pdu/pointer.js';
 import { decodeSharePdus } from '../pdu/share.js';
 import { frameLength, isFastPath } from '../pdu/tpkt.js';
 import {
@@ -94,6 +95,8 @@ export class RdpSession {
   private readonly inputHandler: RdpInputHandler;
   private sizeSent = { width: 0, height: 0 };
   private updatesSuppressed = false;
+  /** What the pointer update last sent showed, so repeated MouseSet events send nothing. */
+  private pointerSent: { cursor: Cursor | undefined; visible: boolean } | undefined;
   private scheduled = false;
   private readonly cleanups: Array<() => void> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -175,7 +178,9 @@ export class RdpSession {
 
   private handleFrame(frame: Buffer): void {
     if (isFastPath(frame[0]!)) {
-      if (this.phase.name !== 'active' && this.phase.name !== 'finalization') {
+      // Input is legal once the client is active, and stays so while it is being reactivated
+      // (keys it sent before it saw Deactivate All must not be lost).
+      if (this.damage === undefined && this.phase.name !== 'finalization') {
         throw new RdpProtocolError('RDP_ERR_UNEXPECTED', `fast-path input during ${this.phase.name}`);
       }
       for (const ev of decodeFastPathInput(frame)) this.inputHandler.handle(ev);
@@ -410,6 +415,10 @@ export class RdpSession {
     this.phase = { name: 'active' };
     clearTimeout(this.handshakeTimer);
     if (!first) {
+      // A reactivated client has forgotten the pointer and the LEDs too.
+      this.pointerSent = undefined;
+      this.sendPointer(this.host.display.framebuffer.cursor, this.host.display.framebuffer.pointer);
+      this.sendLeds(this.host.display.modifiers);
       this.damage?.markAll();
       this.schedule();
       return;
@@ -419,13 +428,20 @@ export class RdpSession {
     this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
     const onResize = () => this.schedule();
     const onLeds = (mask: number) => this.sendLeds(mask);
+    const onCursor = (cursor: Cursor) => this.sendPointer(cursor, fb.pointer);
+    const onPointer = (pointer: PointerState) => this.sendPointer(fb.cursor, pointer);
     fb.on('resize', onResize);
+    fb.on('cursor', onCursor);
+    fb.on('pointer', onPointer);
     display.on('modifiers', onLeds);
     this.cleanups.push(
       () => fb.off('resize', onResize),
+      () => fb.off('cursor', onCursor),
+      () => fb.off('pointer', onPointer),
       () => display.off('modifiers', onLeds),
     );
     this.sendLeds(display.modifiers);
+    this.sendPointer(fb.cursor, fb.pointer);
     this.log('info', `active: ${fb.width}x${fb.height}, ${this.bpp} bpp`);
     this.schedule();
   }
@@ -433,6 +449,28 @@ export class RdpSession {
   private sendLeds(mask: number): void {
     if (this.phase.name !== 'active') return;
     this.sendOnChannel(encodeSetKeyboardIndicators(this.shareId, decodeLockModifiers(mask)));
+  }
+
+  /**
+   * The guest's cursor image (CursorDefine) as a pointer shape, or the pointer hidden when QEMU
+   * says so (MouseSet visible=false; 2.2.9.1.1.4). Without a shape yet the client keeps its own.
+   */
+  private sendPointer(cursor: Cursor | undefined, pointer: PointerState): void {
+    if (this.phase.name !== 'active' || !this.caps) return;
+    const sent = this.pointerSent;
+    if (sent && sent.cursor === cursor && sent.visible === pointer.visible) return;
+    let update: FastPathUpdate | undefined;
+    if (!pointer.visible) update = HIDDEN_POINTER;
+    else if (cursor) {
+      update = encodePointerImage(cursor, {
+        largePointerFlags: this.caps.largePointer?.flags ?? 0,
+        colorOnly: this.caps.pointer?.pointerCacheSize === undefined,
+        maxRequestSize: clientMaxRequestSize(this.caps),
+      });
+    }
+    if (!update) return;
+    this.pointerSent = { cursor, visible: pointer.visible };
+    for (const frame of encodeFastPathUpdates([update], clientMaxRequestSize(this.caps))) this.write(frame);
   }
 
   private schedule(): void {
