@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: sets up a fresh Debian 12 machine, boots the bundled tiny VM (Debian kernel +
 # busybox, QEMU with its D-Bus display) on a private bus, serves its console with qemu-vnc
-# (TCP and WebSocket), shows what qemu-display sees, and prints where to connect.
+# (TCP and WebSocket) and qemu-rdp, shows what qemu-display sees, and prints where to connect.
 # Runs until Ctrl+C; `--once` stops after printing (for a quick check). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,10 @@ WS_PORT=${WS_PORT:-5700}
 node packages/qemu-vnc/dist/cli.js --dbus-address "$address" --listen "127.0.0.1:$VNC_PORT" \
   --websocket "127.0.0.1:$WS_PORT" >"$run/qemu-vnc.out" 2>"$run/qemu-vnc.log" &
 pids+=($!)
+RDP_PORT=${RDP_PORT:-3389}
+node packages/qemu-rdp/dist/cli.js --dbus-address "$address" --listen "127.0.0.1:$RDP_PORT" \
+  >"$run/qemu-rdp.out" 2>"$run/qemu-rdp.log" &
+pids+=($!)
 
 qemu-system-x86_64 -machine pc -accel tcg -m 256 -name vdi-demo \
   -display "dbus,addr=$address,gl=off,audiodev=audio0" -audiodev dbus,id=audio0 \
@@ -52,9 +56,12 @@ node packages/display-core/dist/cli.js screenshot --dbus-address "$address" --ou
 cp "$run/screen.png" /tmp/vdi-demo-screen.png
 cat <<INFO
 
-The VM's console is served by qemu-vnc:
+The VM's console is served by qemu-vnc and qemu-rdp:
   VNC:        vncviewer 127.0.0.1:$VNC_PORT        (or gvncviewer 127.0.0.1:$((VNC_PORT - 5900)))
   WebSocket:  ws://127.0.0.1:$WS_PORT/   (noVNC's binary subprotocol)
+  RDP:        xfreerdp /v:127.0.0.1:$RDP_PORT /sec:tls /cert:tofu /u:any /p:any
+              (loopback only, so any user name and password; certificate fingerprint:
+               $(grep -o 'fingerprint .*' "$run/qemu-rdp.log" | head -n1 | cut -d' ' -f2))
   D-Bus bus:  DBUS_DISPLAY_ADDRESS=$address
               npx qemu-display type 'echo hello\\n'
   Screenshot: /tmp/vdi-demo-screen.png
