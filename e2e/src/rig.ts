@@ -48,6 +48,13 @@ export interface RigOptions {
   waitReady?: boolean;
   /** For QEMU start-up plus guest boot; default 120 s. */
   bootTimeoutMs?: number;
+  /**
+   * Join this other rig's bus instead of starting a dbus-daemon (several VMs on one bus, as
+   * QEMU queues for the name `org.qemu`). The other rig owns the bus; stop this one first.
+   */
+  shareBusOf?: Rig;
+  /** The VM's `-name` (default `vdi-test`). */
+  vmName?: string;
 }
 
 /** A QEMU with the test guest on a private D-Bus, see {@link startRig}. */
@@ -116,7 +123,7 @@ class QemuRig implements Rig {
   readonly busSocketPath: string;
   readonly vncSocketPath: string | undefined;
   readonly uuid = randomUUID();
-  readonly vmName = 'vdi-test';
+  readonly vmName: string;
   readonly artifactsDir: string;
   bootMs: number | undefined;
 
@@ -133,12 +140,14 @@ class QemuRig implements Rig {
     private readonly options: RigOptions,
     private readonly install: QemuInstall,
     private readonly runDir: string,
-    private readonly bus: DbusSession,
+    /** Undefined when the bus belongs to another rig (`shareBusOf`). */
+    private readonly bus: DbusSession | undefined,
     busSocketPath: string,
     artifacts: string,
   ) {
     this.busSocketPath = busSocketPath;
     this.busAddress = `unix:path=${busSocketPath}`;
+    this.vmName = options.vmName ?? 'vdi-test';
     this.vncSocketPath = options.vnc ? join(runDir, 'vnc') : undefined;
     this.artifactsDir = artifacts;
   }
@@ -183,7 +192,7 @@ class QemuRig implements Rig {
       '-machine', 'pc',
       '-accel', 'tcg',
       '-m', '256',
-      '-display', `dbus,addr=unix:path=${p('bus')},gl=off,audiodev=audio0`,
+      '-display', `dbus,addr=unix:path=${this.inQemu(this.busSocketPath)},gl=off,audiodev=audio0`,
       '-audiodev', 'dbus,id=audio0',
       ...(this.options.vga === 'virtio' ? ['-vga', 'none', '-device', 'virtio-vga'] : ['-vga', 'std']),
       // No NIC: nothing to test there, and no option ROM to load.
@@ -322,8 +331,10 @@ class QemuRig implements Rig {
     this.stopped = true;
     const errors: string[] = [];
     await this.stopQemu().catch((e: unknown) => errors.push(`stopping QEMU: ${String(e)}`));
-    await this.bus.stop().catch((e: unknown) => errors.push(`stopping dbus-daemon: ${String(e)}`));
-    livePids.delete(this.bus.pid);
+    if (this.bus) {
+      await this.bus.stop().catch((e: unknown) => errors.push(`stopping dbus-daemon: ${String(e)}`));
+      livePids.delete(this.bus.pid);
+    }
     await rm(this.runDir, { recursive: true, force: true }).catch((e: unknown) =>
       errors.push(`removing ${this.runDir}: ${String(e)}`),
     );
@@ -356,14 +367,19 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   let rig: QemuRig | undefined;
   try {
     for (const file of ['vmlinuz', 'initrd.gz']) linkOrCopy(join(guestDir, file), join(runDir, file));
-    const busSocketPath = join(runDir, 'bus');
-    bus = await startDbusSession({
-      socketPath: busSocketPath,
-      // QEMU runs as root here, the daemon's own uid: no other uid needs in.
-      allowUids: [],
-      onStderr: (text) => appendFileSync(join(artifacts, 'dbus.log'), text),
-    });
-    livePids.add(bus.pid);
+    let busSocketPath = join(runDir, 'bus');
+    if (options.shareBusOf) {
+      if (options.shareBusOf.qemuVersion !== options.qemu) throw new Error('rigs sharing a bus must run the same QEMU version (same root)');
+      busSocketPath = options.shareBusOf.busSocketPath;
+    } else {
+      bus = await startDbusSession({
+        socketPath: busSocketPath,
+        // QEMU runs as root here, the daemon's own uid: no other uid needs in.
+        allowUids: [],
+        onStderr: (text) => appendFileSync(join(artifacts, 'dbus.log'), text),
+      });
+      livePids.add(bus.pid);
+    }
     rig = new QemuRig(options, install, runDir, bus, busSocketPath, artifacts);
     await rig.startQemu();
     return rig;

@@ -11,3 +11,4 @@ export { QEMU_RDP_CLI, QemuRdp, ensureQemuRdpBuilt, runQemuRdp, startQemuRdp, ty
 export { XFreeRdp, type XFreeRdpOptions } from './xfreerdp.js';
 export { X11Viewer } from './x11-viewer.js';
 export { ServerProcess, ensurePackagesBuilt } from './server-process.js';
+export { RawRdpClient, type ServerFrame } from './raw-rdp.js';

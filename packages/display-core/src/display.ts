@@ -94,6 +94,11 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
   private attaching = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * While no VM is attached the bus is asked again now and then: a QEMU that queues for
+   * `org.qemu` behind another one changes no owner, so no signal announces it.
+   */
+  private attachRetryTimer: NodeJS.Timeout | undefined;
   private sizeCheckTimer: NodeJS.Timeout | undefined;
   private lastBusError = '';
   /** Why the VM on the bus could not be attached (e.g. no such console), for timeouts. */
@@ -285,6 +290,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.attachRetryTimer);
     clearTimeout(this.sizeCheckTimer);
     this.detach('closed');
     this.bus?.disconnect();
@@ -423,6 +429,10 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
       this.log('warn', `attaching to the VM failed: ${(err as Error).message}`);
     } finally {
       this.attaching = false;
+      clearTimeout(this.attachRetryTimer);
+      if (!this.attachment && !this.closed && this.bus === bus) {
+        this.attachRetryTimer = setTimeout(() => void this.tryAttach(), this.opts.retryMs ?? 500);
+      }
     }
   }
 

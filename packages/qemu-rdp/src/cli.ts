@@ -23,6 +23,8 @@ Options (environment variable in brackets):
                           SHA-256 fingerprint logged
   --username USER         the user name clients must give [QEMU_RDP_USERNAME]
   --password-file FILE    the password they must give, read from FILE [QEMU_RDP_PASSWORD_FILE]
+  --no-bitmap-compression send uncompressed bitmaps only (more bandwidth, less CPU)
+                          [QEMU_RDP_BITMAP_COMPRESSION=0]
   --insecure              allow listening beyond loopback without credentials [QEMU_RDP_INSECURE=1]
   --verbose               log debug messages [QEMU_RDP_VERBOSE=1]
   -h, --help              this text
@@ -46,6 +48,7 @@ function main(argv: string[]): Promise<number> | number {
       key: { type: 'string' },
       username: { type: 'string' },
       'password-file': { type: 'string' },
+      'no-bitmap-compression': { type: 'boolean' },
       insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -68,6 +71,7 @@ function main(argv: string[]): Promise<number> | number {
   const consoleId = Number(consoleText);
   if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
   const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
+  const bitmapCompression = !(values['no-bitmap-compression'] ?? env.QEMU_RDP_BITMAP_COMPRESSION === '0');
   const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
   const certFile = values.cert ?? env.QEMU_RDP_CERT;
   const keyFile = values.key ?? env.QEMU_RDP_KEY;
@@ -104,7 +108,7 @@ function main(argv: string[]): Promise<number> | number {
     log('info', `self-signed TLS certificate made, SHA-256 fingerprint ${made.fingerprint256}`);
   }
   const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_RDP_VM, placeholder: true, log }).start();
-  const server = new RdpServer({ display, tls, credentials: password === undefined ? undefined : { username: username ?? '', password }, log });
+  const server = new RdpServer({ display, tls, credentials: password === undefined ? undefined : { username: username ?? '', password }, bitmapCompression, log });
   return serve(server, display, listen);
 }
 

@@ -39,6 +39,8 @@ export class BitmapUpdateEncoder {
     private readonly session: BitmapSession,
     /** The client's largest reassembled fast-path update. */
     private readonly maxRequestSize: number,
+    /** The client did not announce NO_BITMAP_COMPRESSION_HDR: compressed data gets a TS_CD_HEADER. */
+    private readonly compressionHeader = false,
   ) {
     const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
     this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
@@ -68,9 +70,10 @@ export class BitmapUpdateEncoder {
       }
     }
     if (bitmaps.length === 0) return [];
-    const updates = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD).map((batch) => ({
+    const options = { compressionHeader: this.compressionHeader };
+    const updates = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD, options).map((batch) => ({
       updateCode: FastPathUpdateCode.BITMAP,
-      data: encodeBitmapUpdateData(batch),
+      data: encodeBitmapUpdateData(batch, options),
     }));
     return encodeFastPathUpdates(updates, this.maxRequestSize);
   }

@@ -20,6 +20,8 @@ export interface RdpServerOptions {
   tls: { cert: string; key: string };
   /** Without: any user name and password are accepted. */
   credentials?: RdpCredentials;
+  /** Send planar / interleaved RLE bitmaps (default true); false: uncompressed only. */
+  bitmapCompression?: boolean;
   log?: LogFn;
 }
 
@@ -29,6 +31,7 @@ export interface RdpSessionHost {
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
   readonly limiter: AuthRateLimiter;
+  readonly bitmapCompression: boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -37,6 +40,7 @@ export class RdpServer implements RdpSessionHost {
   readonly display: QemuDisplay;
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
+  readonly bitmapCompression: boolean;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -47,6 +51,7 @@ export class RdpServer implements RdpSessionHost {
     this.display = opts.display;
     this.secureContext = createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' });
     this.credentials = opts.credentials;
+    this.bitmapCompression = opts.bitmapCompression ?? true;
     this.logFn = opts.log ?? (() => undefined);
   }
 

@@ -357,17 +357,13 @@ export class RdpSession {
     }
     const bpp = caps.bitmap?.preferredBitsPerPixel;
     if (bpp !== undefined && isBitmapBpp(bpp)) this.bpp = bpp;
-    const compression = caps.general.noBitmapCompressionHeader && (caps.bitmap ? true : false) && this.bitmapCompression();
-    this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, clientMaxRequestSize(caps));
-    this.log('debug', `capabilities: ${this.bpp} bpp, ${compression ? 'compressed' : 'uncompressed'} bitmaps, max request ${clientMaxRequestSize(caps)}`);
+    // Compressed bitmaps unless the operator turned them off: every client takes them
+    // (bitmapCompressionFlag MUST be TRUE, 2.2.7.1.2), so it is the server's choice.
+    const compression = this.host.bitmapCompression;
+    const maxRequestSize = clientMaxRequestSize(caps);
+    this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, maxRequestSize, !caps.general.noBitmapCompressionHeader);
+    this.log('debug', `capabilities: ${this.bpp} bpp, ${compression ? 'compressed' : 'uncompressed'} bitmaps, max request ${maxRequestSize}`);
     this.phase = { name: 'finalization' };
-  }
-
-  /** Compressed bitmaps unless the client turned them off (FreeRDP: -compression → bitmapCompressionFlag 0). */
-  private bitmapCompression(): boolean {
-    const bitmapSet = this.caps?.sets.find((s) => s.type === 2);
-    // TS_BITMAP_CAPABILITYSET.bitmapCompressionFlag is at offset 14 of the set's data (2.2.7.1.2).
-    return bitmapSet !== undefined && bitmapSet.data.length >= 16 ? bitmapSet.data.readUInt16LE(14) !== 0 : false;
   }
 
   private onDataPdu(pduType2: number, body: Buffer): void {

@@ -1,0 +1,770 @@
+// A raw TCP/TLS peer that speaks RDP byte by byte, for the tests that play a hostile or broken
+// client (truncated frames, garbage at one layer, lying lengths, a client that stops reading).
+// It walks the real connection sequence of MS-RDPBCGR 1.3.1.1 one step at a time, so a test can
+// stop anywhere and send bad bytes instead of the next PDU. Deliberately minimal: TLS security
+// only (PROTOCOL_SSL), no virtual channels, no input beyond what a test writes itself.
+// Self-contained: the client-side encodings are written here (not taken from packages/qemu-rdp),
+// each byte layout with a comment per field (MS-RDPBCGR section numbers in brackets).
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// ---- Constants ---------------------------------------------------------------------------------
+
+/** RDP_NEG_REQ / RDP_NEG_RSP protocols [2.2.1.1.1]. */
+export const PROTOCOL_RDP = 0x0;
+export const PROTOCOL_SSL = 0x1;
+/** RDP_NEG_* structure types [2.2.1.1.1, 2.2.1.2.1, 2.2.1.2.2]. */
+export const TYPE_RDP_NEG_REQ = 0x01;
+export const TYPE_RDP_NEG_RSP = 0x02;
+export const TYPE_RDP_NEG_FAILURE = 0x03;
+export const SSL_REQUIRED_BY_SERVER = 0x01;
+
+/** MCS: user ids are sent as offsets from 1001; 1003 is the I/O channel [T.125, 2.2.1.3]. */
+export const MCS_USER_ID_BASE = 1001;
+export const MCS_IO_CHANNEL_ID = 1003;
+/** DomainMCSPDU CHOICE indexes (top 6 bits of the first byte) [T.125 §7 part 10]. */
+export const DomainPdu = {
+  ERECT_DOMAIN_REQUEST: 1,
+  DISCONNECT_PROVIDER_ULTIMATUM: 8,
+  ATTACH_USER_REQUEST: 10,
+  ATTACH_USER_CONFIRM: 11,
+  CHANNEL_JOIN_REQUEST: 14,
+  CHANNEL_JOIN_CONFIRM: 15,
+  SEND_DATA_REQUEST: 25,
+  SEND_DATA_INDICATION: 26,
+} as const;
+
+/** Basic security header flags [2.2.8.1.1.2.1]. */
+export const SEC_ENCRYPT = 0x0008;
+export const SEC_INFO_PKT = 0x0040;
+export const SEC_LICENSE_PKT = 0x0080;
+/** TS_INFO_PACKET flags [2.2.1.11.1.1]. */
+export const INFO_MOUSE = 0x0001;
+export const INFO_DISABLECTRLALTDEL = 0x0002;
+export const INFO_UNICODE = 0x0010;
+
+/** Share Control Header pduType (low 4 bits) and Share Data Header pduType2 [2.2.8.1.1.1]. */
+export const PDUTYPE_DEMANDACTIVEPDU = 0x1;
+export const PDUTYPE_CONFIRMACTIVEPDU = 0x3;
+export const PDUTYPE_DATAPDU = 0x7;
+export const PduType2 = { CONTROL: 20, SYNCHRONIZE: 31, FONTLIST: 39, FONTMAP: 40 } as const;
+/** The server's channel id, pduSource/originatorId of what the server sends [2.2.1.13.1]. */
+export const SERVER_CHANNEL_ID = 0x03ea;
+/** TS_PROTOCOL_VERSION in the high bits of pduType. */
+const TS_PROTOCOL_VERSION = 0x10;
+
+// ---- Small byte builders -------------------------------------------------------------------------
+
+const u8 = (v: number): Buffer => Buffer.from([v]);
+const u16le = (v: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(v);
+  return b;
+};
+const u16be = (v: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+};
+const u32le = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
+const zeros = (n: number): Buffer => Buffer.alloc(n);
+const cat = (...parts: Buffer[]): Buffer => Buffer.concat(parts);
+/** `text` in UTF-16LE, padded with NULs (or cut) to `bytes`. */
+const utf16Fixed = (text: string, bytes: number): Buffer => {
+  const b = Buffer.alloc(bytes);
+  b.write(text, 'utf16le');
+  b.fill(0, Math.min(bytes - 2, text.length * 2)); // always NUL-terminated
+  return b;
+};
+
+/** TPKT header [T.123 §8]: version 3, reserved 0, big-endian length counting these 4 bytes. */
+export function tpkt(payload: Buffer): Buffer {
+  return cat(u8(3), u8(0), u16be(4 + payload.length), payload);
+}
+
+/** X.224 Data TPDU [X.224 §13.7]: LI 2, code DT (0xF0), EOT (0x80); then the MCS PDU. In TPKT. */
+export function x224Data(payload: Buffer): Buffer {
+  return tpkt(cat(Buffer.from([0x02, 0xf0, 0x80]), payload));
+}
+
+/**
+ * X.224 Connection Request [2.2.1.1] in TPKT: a cookie line and, unless `negotiation` is false,
+ * an RDP_NEG_REQ asking for `protocols` (default TLS).
+ */
+export function x224ConnectionRequest(o: { cookie?: string; negotiation?: boolean; protocols?: number } = {}): Buffer {
+  const variable = cat(
+    Buffer.from(`Cookie: mstshash=${o.cookie ?? 'raw-rdp'}\r\n`, 'latin1'), // routingToken/cookie
+    o.negotiation === false
+      ? zeros(0)
+      : cat(
+          u8(TYPE_RDP_NEG_REQ), // type
+          u8(0), // flags
+          u16le(8), // length
+          u32le(o.protocols ?? PROTOCOL_SSL), // requestedProtocols
+        ),
+  );
+  const fixed = cat(
+    u8(6 + variable.length), // LI: the TPDU's length after this byte
+    u8(0xe0), // CR, no credit
+    u16be(0), // DST-REF
+    u16be(0), // SRC-REF
+    u8(0), // class 0, no options
+  );
+  return tpkt(cat(fixed, variable));
+}
+
+/** A BER length [X.690 §8.1.3]: short form below 128, else 0x81/0x82 and 1 or 2 octets. */
+function berLength(n: number): Buffer {
+  if (n < 0x80) return u8(n);
+  if (n <= 0xff) return Buffer.from([0x81, n]);
+  return cat(u8(0x82), u16be(n));
+}
+
+/** A BER TLV with the given tag octets and a definite length. */
+function ber(tag: number[], content: Buffer): Buffer {
+  return cat(Buffer.from(tag), berLength(content.length), content);
+}
+
+/** A non-negative BER INTEGER in its fewest octets (a leading 0 keeps it positive). */
+function berInteger(v: number): Buffer {
+  const octets: number[] = [];
+  do {
+    octets.unshift(v & 0xff);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  if (octets[0] & 0x80) octets.unshift(0);
+  return ber([0x02], Buffer.from(octets));
+}
+
+/** The eight DomainParameters INTEGERs in a SEQUENCE [T.125 §7 part 2]. */
+function domainParameters(p: {
+  maxChannelIds: number;
+  maxUserIds: number;
+  maxTokenIds: number;
+  numPriorities: number;
+  minThroughput: number;
+  maxHeight: number;
+  maxMCSPDUsize: number;
+  protocolVersion: number;
+}): Buffer {
+  return ber([0x30], cat(...Object.values(p).map(berInteger)));
+}
+
+/** MCS Connect-Initial [2.2.1.3.1, T.125 §7 part 2]: BER [APPLICATION 101] around GCC user data. */
+export function mcsConnectInitial(gccUserData: Buffer): Buffer {
+  return ber(
+    [0x7f, 0x65], // [APPLICATION 101], constructed, long tag form
+    cat(
+      ber([0x04], u8(1)), // callingDomainSelector OCTET STRING
+      ber([0x04], u8(1)), // calledDomainSelector OCTET STRING
+      ber([0x01], u8(0xff)), // upwardFlag BOOLEAN TRUE
+      // targetParameters, minimumParameters, maximumParameters (what mstsc sends)
+      domainParameters({ maxChannelIds: 34, maxUserIds: 2, maxTokenIds: 0, numPriorities: 1, minThroughput: 0, maxHeight: 1, maxMCSPDUsize: 0xffff, protocolVersion: 2 }),
+      domainParameters({ maxChannelIds: 1, maxUserIds: 1, maxTokenIds: 1, numPriorities: 1, minThroughput: 0, maxHeight: 1, maxMCSPDUsize: 0x420, protocolVersion: 2 }),
+      domainParameters({ maxChannelIds: 0xffff, maxUserIds: 0xfc17, maxTokenIds: 0xffff, numPriorities: 1, minThroughput: 0, maxHeight: 1, maxMCSPDUsize: 0xffff, protocolVersion: 2 }),
+      ber([0x04], gccUserData), // userData OCTET STRING
+    ),
+  );
+}
+
+/** An ALIGNED PER length determinant as RDP writes it: 1 octet below 128, else 2 with the top bit. */
+function perLength(n: number): Buffer {
+  return n < 0x80 ? u8(n) : u16be(0x8000 | n);
+}
+
+/**
+ * GCC Conference Create Request [2.2.1.3, T.124 §8.7] in a ConnectData, ALIGNED PER, around the
+ * client settings blocks (concatenated TS_UD_CS_* blocks).
+ */
+export function gccConferenceCreateRequest(clientBlocks: Buffer): Buffer {
+  const connectPdu = cat(
+    // ConnectGCCPDU choice 0 (conferenceCreateRequest, ext bit 0); no extensions; optional-field
+    // bitmap 0x01 (userData only); conferenceName: no ext, no text, 1 digit ("1"); locked,
+    // listed, conductible FALSE; terminationMethod automatic. (The 8 bytes of MS-RDPBCGR 4.1.3.)
+    Buffer.from([0x00, 0x08, 0x00, 0x10, 0x00]),
+    u8(1), // one UserData set
+    u8(0xc0), // value present, key choice h221NonStandard
+    u8(0x00), // H.221 key length 4 (constrained 4..255: offset 0)
+    Buffer.from('Duca', 'latin1'), // client-to-server key
+    perLength(clientBlocks.length), // value OCTET STRING length
+    clientBlocks,
+  );
+  return cat(
+    u8(0x00), // Key choice: object
+    u8(5), // OBJECT IDENTIFIER length
+    Buffer.from([0x00, 0x14, 0x7c, 0x00, 0x01]), // T.124 version 1 {0 0 20 124 0 1}
+    perLength(connectPdu.length), // connectPDU OCTET STRING length
+    connectPdu,
+  );
+}
+
+/** A settings block: TS_UD_HEADER (type, length including the header) and its body. */
+function userDataBlock(type: number, body: Buffer): Buffer {
+  return cat(u16le(type), u16le(4 + body.length), body);
+}
+
+/** TS_UD_CS_CORE [2.2.1.3.2], 216 bytes: 1024x768, highColorDepth 24, wants 32 bpp, TLS selected. */
+export function clientCoreData(o: { width?: number; height?: number; name?: string } = {}): Buffer {
+  return userDataBlock(
+    0xc001, // CS_CORE
+    cat(
+      u32le(0x00080004), // version: RDP 5.0+
+      u16le(o.width ?? 1024), // desktopWidth
+      u16le(o.height ?? 768), // desktopHeight
+      u16le(0xca01), // colorDepth: RNS_UD_COLOR_8BPP (superseded below)
+      u16le(0xaa03), // SASSequence: RNS_UD_SAS_DEL
+      u32le(0x409), // keyboardLayout: US
+      u32le(2600), // clientBuild
+      utf16Fixed(o.name ?? 'raw-rdp', 32), // clientName
+      u32le(4), // keyboardType: IBM enhanced
+      u32le(0), // keyboardSubType
+      u32le(12), // keyboardFunctionKey
+      zeros(64), // imeFileName
+      u16le(0xca01), // postBeta2ColorDepth: 8 bpp (superseded below)
+      u16le(1), // clientProductId
+      u32le(0), // serialNumber
+      u16le(24), // highColorDepth
+      u16le(0x0008 | 0x0001), // supportedColorDepths: RNS_UD_32BPP_SUPPORT | RNS_UD_24BPP_SUPPORT
+      u16le(0x0002), // earlyCapabilityFlags: RNS_UD_CS_WANT_32BPP_SESSION
+      zeros(64), // clientDigProductId
+      u8(0), // connectionType
+      u8(0), // pad1octet
+      u32le(PROTOCOL_SSL), // serverSelectedProtocol: what the Connection Confirm said
+    ),
+  );
+}
+
+/** TS_UD_CS_SEC [2.2.1.3.3]: no standard RDP encryption (TLS). */
+export function clientSecurityData(): Buffer {
+  return userDataBlock(0xc002, cat(u32le(0) /* encryptionMethods */, u32le(0) /* extEncryptionMethods */));
+}
+
+/**
+ * TS_UD_CS_NET [2.2.1.3.4]: `channelCount`, followed by `channels` CHANNEL_DEFs (8-byte name,
+ * options). By default no channels; a test may announce more than it sends.
+ */
+export function clientNetworkData(channelCount = 0, channels: string[] = []): Buffer {
+  const defs = channels.map((name) => cat(Buffer.from(name.padEnd(8, '\0').slice(0, 8), 'latin1'), u32le(0x80000000) /* CHANNEL_OPTION_INITIALIZED */));
+  return userDataBlock(0xc003, cat(u32le(channelCount), ...defs));
+}
+
+/** The usual client settings blocks: core, security, network (no channels). */
+export function defaultClientBlocks(): Buffer {
+  return cat(clientCoreData(), clientSecurityData(), clientNetworkData());
+}
+
+/** Erect Domain Request [2.2.1.5]: subHeight 0, subInterval 0 (PER INTEGERs: length 1, value 0). */
+export function mcsErectDomainRequest(): Buffer {
+  return Buffer.from([DomainPdu.ERECT_DOMAIN_REQUEST << 2, 0x01, 0x00, 0x01, 0x00]);
+}
+
+/** Attach User Request [2.2.1.6]: the choice alone. */
+export function mcsAttachUserRequest(): Buffer {
+  return u8(DomainPdu.ATTACH_USER_REQUEST << 2);
+}
+
+/** Channel Join Request [2.2.1.8]: initiator (user id − 1001), channelId, both 16-bit. */
+export function mcsChannelJoinRequest(userId: number, channelId: number): Buffer {
+  return cat(u8(DomainPdu.CHANNEL_JOIN_REQUEST << 2), u16be(userId - MCS_USER_ID_BASE), u16be(channelId));
+}
+
+/**
+ * Send Data Request [2.2.1.11 and later]: initiator, channelId, priority high + segmentation
+ * begin|end, then userData as a PER OCTET STRING (its length: `length`, default the real one).
+ */
+export function mcsSendDataRequest(userId: number, channelId: number, data: Buffer, length = data.length): Buffer {
+  return cat(
+    u8(DomainPdu.SEND_DATA_REQUEST << 2),
+    u16be(userId - MCS_USER_ID_BASE), // initiator
+    u16be(channelId), // channelId
+    u8(0x70), // dataPriority high (01), segmentation begin|end (11), 4 padding bits
+    perLength(length), // userData length
+    data,
+  );
+}
+
+/**
+ * Client Info PDU [2.2.1.11]: basic security header (`securityFlags`, default SEC_INFO_PKT), then
+ * TS_INFO_PACKET with Unicode strings (each cb* excludes the 2-byte NUL that follows it).
+ */
+export function clientInfoPdu(o: { userName: string; password: string; domain?: string; securityFlags?: number }): Buffer {
+  const strings = [o.domain ?? '', o.userName, o.password, '', ''].map((s) => Buffer.from(s, 'utf16le'));
+  return cat(
+    u16le(o.securityFlags ?? SEC_INFO_PKT), // flags
+    u16le(0), // flagsHi
+    u32le(0), // CodePage
+    u32le(INFO_MOUSE | INFO_DISABLECTRLALTDEL | INFO_UNICODE), // flags
+    ...strings.map((s) => u16le(s.length)), // cbDomain, cbUserName, cbPassword, cbAlternateShell, cbWorkingDir
+    ...strings.flatMap((s) => [s, zeros(2)]), // Domain, UserName, Password, AlternateShell, WorkingDir
+  );
+}
+/** Offset of cbUserName in a Client Info PDU (security header 4, CodePage 4, flags 4, cbDomain 2). */
+export const CLIENT_INFO_CB_USERNAME_OFFSET = 14;
+
+/** Share Control Header [2.2.8.1.1.1.1] around `body`: totalLength, pduType, pduSource. */
+export function shareControlPdu(pduType: number, pduSource: number, body: Buffer): Buffer {
+  return cat(u16le(6 + body.length), u16le(TS_PROTOCOL_VERSION | pduType), u16le(pduSource), body);
+}
+
+/** Share Data Header [2.2.8.1.1.1.2] in a Share Control Header: a complete Data PDU. */
+export function shareDataPdu(shareId: number, pduSource: number, pduType2: number, body: Buffer): Buffer {
+  return shareControlPdu(
+    PDUTYPE_DATAPDU,
+    pduSource,
+    cat(
+      u32le(shareId), // shareId
+      u8(0), // pad1
+      u8(1), // streamId: STREAM_LOW
+      u16le(body.length), // uncompressedLength
+      u8(pduType2), // pduType2
+      u8(0), // compressedType: not compressed
+      u16le(0), // compressedLength
+      body,
+    ),
+  );
+}
+/** Offset of compressedType in a Data PDU (Share Control 6, shareId 4, pad1, streamId, uncompressedLength 2, pduType2). */
+export const SHARE_DATA_COMPRESSED_TYPE_OFFSET = 15;
+
+/** A capability set [2.2.7]: capabilitySetType, lengthCapability (header included), data. */
+function capabilitySet(type: number, data: Buffer): Buffer {
+  return cat(u16le(type), u16le(4 + data.length), data);
+}
+
+/**
+ * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
+ * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer).
+ */
+export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number }): Buffer {
+  const sets = [
+    capabilitySet(
+      0x01, // CAPSTYPE_GENERAL
+      cat(
+        u16le(4), // osMajorType: UNIX
+        u16le(0), // osMinorType
+        u16le(0x0200), // protocolVersion: TS_CAPS_PROTOCOLVERSION
+        u16le(0), // pad2octetsA
+        u16le(0), // generalCompressionTypes
+        u16le(0x0001 | 0x0400), // extraFlags: FASTPATH_OUTPUT_SUPPORTED | NO_BITMAP_COMPRESSION_HDR
+        u16le(0), // updateCapabilityFlag
+        u16le(0), // remoteUnshareFlag
+        u16le(0), // generalCompressionLevel
+        u8(1), // refreshRectSupport
+        u8(1), // suppressOutputSupport
+      ),
+    ),
+    capabilitySet(
+      0x02, // CAPSTYPE_BITMAP
+      cat(
+        u16le(32), // preferredBitsPerPixel
+        u16le(1), // receive1BitPerPixel
+        u16le(1), // receive4BitsPerPixel
+        u16le(1), // receive8BitsPerPixel
+        u16le(o.width), // desktopWidth
+        u16le(o.height), // desktopHeight
+        u16le(0), // pad2octets
+        u16le(1), // desktopResizeFlag
+        u16le(1), // bitmapCompressionFlag: MUST be TRUE
+        u8(0), // highColorFlags
+        u8(0), // drawingFlags
+        u16le(1), // multipleRectangleSupport
+        u16le(0), // pad2octetsB
+      ),
+    ),
+    capabilitySet(
+      0x0d, // CAPSTYPE_INPUT
+      cat(
+        u16le(0x0001 | 0x0004 | 0x0010 | 0x0020), // inputFlags: SCANCODES | MOUSEX | UNICODE | FASTPATH_INPUT2
+        u16le(0), // pad2octetsA
+        u32le(0x409), // keyboardLayout
+        u32le(4), // keyboardType
+        u32le(0), // keyboardSubType
+        u32le(12), // keyboardFunctionKey
+        zeros(64), // imeFileName
+      ),
+    ),
+    capabilitySet(0x1a /* CAPSETTYPE_MULTIFRAGMENTUPDATE */, u32le(0x800000) /* maxRequestSize: 8 MiB */),
+  ];
+  const source = Buffer.from('MSTSC\0', 'latin1');
+  const combined = cat(u16le(sets.length) /* numberCapabilities */, u16le(0) /* pad2Octets */, ...sets);
+  return shareControlPdu(
+    PDUTYPE_CONFIRMACTIVEPDU,
+    o.userId, // pduSource: the client's user channel
+    cat(
+      u32le(o.shareId), // shareId from the Demand Active
+      u16le(SERVER_CHANNEL_ID), // originatorId
+      u16le(source.length), // lengthSourceDescriptor
+      u16le(combined.length), // lengthCombinedCapabilities
+      source,
+      combined,
+    ),
+  );
+}
+
+// ---- Reading what the server sends ---------------------------------------------------------------
+
+/** A frame the server sent: TPKT (slow-path) or fast-path output. */
+export interface ServerFrame {
+  fastPath: boolean;
+  data: Buffer;
+}
+
+/**
+ * The length of the frame at the start of `buf`, or undefined until enough bytes are there:
+ * TPKT (first byte 3, big-endian length at 2–3) or fast-path (low 2 bits 0; length in 1 byte,
+ * or 2 big-endian when the first has the top bit).
+ */
+export function serverFrameLength(buf: Buffer): number | undefined {
+  if (buf.length < 2) return undefined;
+  if (buf[0] === 3) return buf.length < 4 ? undefined : buf.readUInt16BE(2);
+  if ((buf[0] & 0x3) !== 0) throw new Error(`server frame starts with 0x${buf[0].toString(16)}: neither TPKT nor fast-path`);
+  if (!(buf[1] & 0x80)) return buf[1];
+  return buf.length < 3 ? undefined : ((buf[1] & 0x7f) << 8) | buf[2];
+}
+
+/** The MCS PDU in a TPKT frame holding an X.224 Data TPDU (after TPKT 4 and X.224 3 bytes). */
+function x224Payload(frame: Buffer): Buffer {
+  if (frame[0] !== 3) throw new Error('expected a TPKT frame, got fast-path output');
+  if (frame[5] !== 0xf0) throw new Error(`server sent X.224 TPDU code 0x${frame[5].toString(16)}, not Data`);
+  return frame.subarray(7);
+}
+
+/**
+ * Pixels covered by TS_UPDATE_BITMAP_DATA: updateType, numberRectangles, then per rectangle
+ * destLeft, destTop, destRight, destBottom (inclusive), width, height, bitsPerPixel, flags,
+ * bitmapLength (all 16-bit) and bitmapLength bytes of data.
+ */
+function bitmapUpdatePixels(data: Buffer): number {
+  let pixels = 0;
+  let pos = 4;
+  for (let i = data.readUInt16LE(2); i > 0; i--) {
+    const [left, top, right, bottom] = [0, 2, 4, 6].map((o) => data.readUInt16LE(pos + o));
+    pixels += (right - left + 1) * (bottom - top + 1);
+    pos += 18 + data.readUInt16LE(pos + 16);
+  }
+  return pixels;
+}
+
+/** Share data PDU type of a share PDU from the server (pduType2), or undefined if not a Data PDU. */
+function sharePduType2(pdu: Buffer): number | undefined {
+  return (pdu.readUInt16LE(2) & 0xf) === PDUTYPE_DATAPDU ? pdu[14] : undefined;
+}
+
+export class RawRdpClient {
+  /** The TCP socket, then (after startTls) the TLS socket over it. */
+  private stream: Socket | TLSSocket;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private ended = false;
+  private readonly closed: Promise<void>;
+  /** Bytes received so far (after TLS: decrypted), including those consumed by reads. */
+  received = 0;
+  /** Fast-path output frames and their bytes consumed by readFrame and countOutput. */
+  fastPathFrames = 0;
+  fastPathBytes = 0;
+  /** Pixels covered by the bitmap updates among them (a full screen: width × height). */
+  bitmapPixels = 0;
+  /** The fragments of a fast-path update being reassembled (FIRST, NEXT…, LAST). */
+  private fragments: Buffer[] = [];
+  /** Learned during the connection sequence. */
+  userId = 0;
+  shareId = 0;
+  desktop = { width: 0, height: 0 };
+
+  private onClose: () => void = () => undefined;
+  private readonly markClosed = (): void => {
+    this.ended = true;
+    this.onClose();
+  };
+  private readonly onData = (chunk: Buffer): void => {
+    this.received += chunk.length;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  };
+
+  private constructor(readonly socket: Socket) {
+    this.stream = socket;
+    socket.on('data', this.onData);
+    socket.on('error', () => undefined); // 'close' follows
+    this.closed = new Promise((resolve) => (this.onClose = resolve));
+    socket.once('close', this.markClosed);
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<RawRdpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host }, () => {
+        socket.off('error', reject);
+        socket.setNoDelay(true);
+        resolve(new RawRdpClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** The first `n` buffered bytes as one Buffer (joins chunks as needed), without consuming. */
+  private peek(n: number): Buffer {
+    if (this.chunks.length > 1 && this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]?.subarray(0, n) ?? Buffer.alloc(0);
+  }
+
+  private take(n: number): Buffer {
+    const out = Buffer.from(this.peek(n)); // a copy: the chunk may be reused for the rest
+    const first = this.chunks[0];
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+
+  /** Writes raw bytes on the current stream (TCP, or TLS after startTls). */
+  write(data: Buffer): void {
+    this.stream.write(data);
+  }
+
+  /** Reads exactly `n` bytes (waiting for them); throws if the server closes first. */
+  async read(n: number, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffered < n) {
+      if (this.ended) throw new Error(`server closed the connection with ${this.buffered} of ${n} bytes read`);
+      if (Date.now() > deadline) throw new Error(`Timed out reading ${n} bytes (have ${this.buffered})`);
+      await sleep(5);
+    }
+    return this.take(n);
+  }
+
+  /** The next whole frame the server sent (TPKT or fast-path). */
+  async readFrame(timeoutMs = 10_000): Promise<ServerFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const length = serverFrameLength(this.peek(4));
+      if (length !== undefined && this.buffered >= length) {
+        const data = this.take(length);
+        const fastPath = data[0] !== 3;
+        if (fastPath) this.onFastPathOutput(data);
+        return { fastPath, data };
+      }
+      if (this.ended) throw new Error(`server closed the connection (${this.buffered} bytes of a frame buffered)`);
+      if (Date.now() > deadline) throw new Error(`Timed out reading a frame (have ${this.buffered} bytes)`);
+      await sleep(5);
+    }
+  }
+
+  /**
+   * Accounts for a fast-path output PDU [2.2.9.1.2]: fpOutputHeader (action 0; no checksum or
+   * encryption under TLS), length (1 or 2 bytes), then updates, each updateHeader (updateCode
+   * in bits 0–3, fragmentation in 4–5, compression in 6–7: then a compressionFlags byte), size
+   * (16 bits) and data. Reassembled bitmap updates [2.2.9.1.1.3.1.2] add up their rectangles.
+   */
+  private onFastPathOutput(frame: Buffer): void {
+    this.fastPathFrames++;
+    this.fastPathBytes += frame.length;
+    if (frame[0] & 0xc0) throw new Error(`fast-path output header 0x${frame[0].toString(16)}: checksum or encryption flags under TLS`);
+    let pos = frame[1] & 0x80 ? 3 : 2;
+    while (pos < frame.length) {
+      const updateHeader = frame[pos++];
+      if (updateHeader & 0xc0) pos++; // compressionFlags (never set by this server)
+      const size = frame.readUInt16LE(pos);
+      pos += 2;
+      const chunk = frame.subarray(pos, pos + size);
+      pos += size;
+      const fragmentation = (updateHeader >> 4) & 0x3; // 0 single, 1 last, 2 first, 3 next
+      if (fragmentation === 2) this.fragments = [];
+      if (fragmentation !== 0) this.fragments.push(chunk);
+      if (fragmentation > 1) continue;
+      const data = fragmentation === 0 ? chunk : Buffer.concat(this.fragments);
+      if ((updateHeader & 0x0f) === 0x1) this.bitmapPixels += bitmapUpdatePixels(data); // FASTPATH_UPDATETYPE_BITMAP
+    }
+  }
+
+  /**
+   * The user data of the next MCS Send Data Indication (on any channel), skipping fast-path
+   * output. A Disconnect Provider Ultimatum or anything else is an error.
+   */
+  async readSendDataIndication(timeoutMs = 10_000): Promise<Buffer> {
+    for (;;) {
+      const frame = await this.readFrame(timeoutMs);
+      if (frame.fastPath) continue;
+      const mcs = x224Payload(frame.data);
+      const choice = mcs[0] >> 2;
+      if (choice !== DomainPdu.SEND_DATA_INDICATION) throw new Error(`expected an MCS Send Data Indication, got DomainMCSPDU choice ${choice}`);
+      // initiator (2), channelId (2), priority/segmentation (1), then a PER length determinant.
+      const long = (mcs[6] & 0x80) !== 0;
+      const length = long ? mcs.readUInt16BE(6) & 0x7fff : mcs[6];
+      const start = long ? 8 : 7;
+      return mcs.subarray(start, start + length);
+    }
+  }
+
+  /** Upgrades the connection to TLS (after the Connection Confirm), accepting any certificate. */
+  async startTls(): Promise<void> {
+    if (this.buffered !== 0) throw new Error(`${this.buffered} bytes unread before TLS`);
+    this.socket.off('data', this.onData);
+    const tls = await new Promise<TLSSocket>((resolve, reject) => {
+      const s = tlsConnect({ socket: this.socket, rejectUnauthorized: false }, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+    tls.on('data', this.onData);
+    tls.on('error', () => undefined); // 'close' follows
+    tls.once('close', this.markClosed);
+    this.stream = tls;
+  }
+
+  // ---- The connection sequence, step by step [1.3.1.1] -----------------------------------------
+
+  /** X.224 Connection Request with RDP_NEG_REQ (TLS); returns the 19-byte Connection Confirm. */
+  async requestConnection(): Promise<Buffer> {
+    this.write(x224ConnectionRequest());
+    const cc = await this.read(19);
+    // TPKT 4, LI, CC code, DST-REF, SRC-REF, class (7), then RDP_NEG_RSP: type, flags, length, protocol.
+    if (cc[5] !== 0xd0 || cc[11] !== TYPE_RDP_NEG_RSP || cc.readUInt32LE(15) !== PROTOCOL_SSL) {
+      throw new Error(`unexpected Connection Confirm ${cc.toString('hex')}`);
+    }
+    return cc;
+  }
+
+  /** Connection Request, Connection Confirm, TLS. */
+  async negotiate(): Promise<void> {
+    await this.requestConnection();
+    await this.startTls();
+  }
+
+  /** MCS Connect Initial with `clientBlocks` (default: core, security, network); reads the Connect Response. */
+  async connectMcs(clientBlocks = defaultClientBlocks()): Promise<void> {
+    this.write(x224Data(mcsConnectInitial(gccConferenceCreateRequest(clientBlocks))));
+    const mcs = x224Payload((await this.readFrame()).data);
+    if (mcs[0] !== 0x7f || mcs[1] !== 0x66) throw new Error(`expected an MCS Connect-Response, got ${mcs.subarray(0, 8).toString('hex')}`);
+  }
+
+  /** Erect Domain, Attach User; reads the Attach User Confirm and returns the user id it gives. */
+  async attachUser(): Promise<number> {
+    this.write(x224Data(mcsErectDomainRequest()));
+    this.write(x224Data(mcsAttachUserRequest()));
+    const mcs = x224Payload((await this.readFrame()).data);
+    // choice (6 bits), initiator present (1 bit), result (4 bits), padding, initiator (16 bits).
+    const result = ((mcs[0] & 0x01) << 3) | (mcs[1] >> 5);
+    if (mcs[0] >> 2 !== DomainPdu.ATTACH_USER_CONFIRM || !(mcs[0] & 0x02) || result !== 0) {
+      throw new Error(`unexpected Attach User Confirm ${mcs.toString('hex')}`);
+    }
+    this.userId = MCS_USER_ID_BASE + mcs.readUInt16BE(2);
+    return this.userId;
+  }
+
+  /** Channel Join Requests for the user channel and the I/O channel; each confirm must succeed. */
+  async joinChannels(channels = [this.userId, MCS_IO_CHANNEL_ID]): Promise<void> {
+    for (const channel of channels) {
+      this.write(x224Data(mcsChannelJoinRequest(this.userId, channel)));
+      const mcs = x224Payload((await this.readFrame()).data);
+      // choice, channelId present, result (4 bits), padding, initiator, requested, channelId.
+      const result = ((mcs[0] & 0x01) << 3) | (mcs[1] >> 5);
+      if (mcs[0] >> 2 !== DomainPdu.CHANNEL_JOIN_CONFIRM || result !== 0 || mcs.readUInt16BE(6) !== channel) {
+        throw new Error(`channel ${channel}: unexpected Channel Join Confirm ${mcs.toString('hex')}`);
+      }
+    }
+  }
+
+  /** `data` in an MCS Send Data Request from this user on the I/O channel. */
+  sendOnIoChannel(data: Buffer): void {
+    this.write(x224Data(mcsSendDataRequest(this.userId, MCS_IO_CHANNEL_ID, data)));
+  }
+
+  /** The Client Info PDU with a user name and password. */
+  sendClientInfo(userName = 'raw-rdp', password = 'secret'): void {
+    this.sendOnIoChannel(clientInfoPdu({ userName, password }));
+  }
+
+  /** Reads the licensing PDU and the Demand Active; learns the share id and the desktop size. */
+  async readLicenseAndDemandActive(): Promise<void> {
+    const license = await this.readSendDataIndication();
+    if (!(license.readUInt16LE(0) & SEC_LICENSE_PKT)) throw new Error(`expected a licensing PDU, got ${license.subarray(0, 8).toString('hex')}`);
+    const demand = await this.readSendDataIndication(30_000);
+    if ((demand.readUInt16LE(2) & 0xf) !== PDUTYPE_DEMANDACTIVEPDU) throw new Error(`expected a Demand Active, got ${demand.subarray(0, 8).toString('hex')}`);
+    // Share Control Header 6, shareId 4, lengthSourceDescriptor 2, lengthCombinedCapabilities 2,
+    // sourceDescriptor, numberCapabilities 2, pad2Octets 2, then the sets.
+    this.shareId = demand.readUInt32LE(6);
+    let pos = 14 + demand.readUInt16LE(10);
+    const count = demand.readUInt16LE(pos);
+    pos += 4;
+    for (let i = 0; i < count; i++) {
+      const type = demand.readUInt16LE(pos);
+      if (type === 0x02) this.desktop = { width: demand.readUInt16LE(pos + 12), height: demand.readUInt16LE(pos + 14) };
+      pos += demand.readUInt16LE(pos + 2);
+    }
+  }
+
+  /** A Data PDU (Share Data Header) with `body` on the I/O channel. */
+  sendShareData(pduType2: number, body: Buffer): void {
+    this.sendOnIoChannel(shareDataPdu(this.shareId, this.userId, pduType2, body));
+  }
+
+  /** Confirm Active, then Synchronize, Control Cooperate, Control Request Control, Font List; reads up to the Font Map. */
+  async confirmAndFinalize(): Promise<void> {
+    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop }));
+    this.sendShareData(PduType2.SYNCHRONIZE, cat(u16le(1) /* SYNCMSGTYPE_SYNC */, u16le(SERVER_CHANNEL_ID) /* targetUser */));
+    const control = (action: number) => cat(u16le(action), u16le(0) /* grantId */, u32le(0) /* controlId */);
+    this.sendShareData(PduType2.CONTROL, control(4)); // CTRLACTION_COOPERATE
+    this.sendShareData(PduType2.CONTROL, control(1)); // CTRLACTION_REQUEST_CONTROL
+    // numberFonts 0, totalNumFonts 0, listFlags FONTLIST_FIRST | FONTLIST_LAST, entrySize 50.
+    this.sendShareData(PduType2.FONTLIST, cat(u16le(0), u16le(0), u16le(0x0003), u16le(0x0032)));
+    for (;;) {
+      const pdu = await this.readSendDataIndication();
+      if (sharePduType2(pdu) === PduType2.FONTMAP) return;
+    }
+  }
+
+  /** The whole connection sequence up to the active session (graphics follow as fast-path output). */
+  async activate(o: { userName?: string; password?: string } = {}): Promise<void> {
+    await this.negotiate();
+    await this.connectMcs();
+    await this.attachUser();
+    await this.joinChannels();
+    this.sendClientInfo(o.userName, o.password);
+    await this.readLicenseAndDemandActive();
+    await this.confirmAndFinalize();
+  }
+
+  /** Reads (and drops) frames for `ms`; returns the fast-path output frames, bytes and bitmap pixels among them. */
+  async countOutput(ms: number): Promise<{ frames: number; bytes: number; pixels: number }> {
+    const before = { frames: this.fastPathFrames, bytes: this.fastPathBytes, pixels: this.bitmapPixels };
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        await this.readFrame(left);
+      } catch (err) {
+        if (this.ended) throw err;
+        break; // timed out: nothing more came
+      }
+    }
+    return { frames: this.fastPathFrames - before.frames, bytes: this.fastPathBytes - before.bytes, pixels: this.bitmapPixels - before.pixels };
+  }
+
+  /** Stops reading from the socket: what the server sends piles up in its buffers and the kernel's. */
+  stopReading(): void {
+    this.stream.pause();
+  }
+
+  /** Resolves true once the server has closed the connection, false after `timeoutMs`. */
+  async waitClosed(timeoutMs = 10_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      this.closed.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+    this.socket.destroy();
+  }
+}
