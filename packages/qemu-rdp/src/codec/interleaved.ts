@@ -2,6 +2,7 @@
 // 2.2.9.1.1.3.1.2.4, written for the decoder of MS-RDPBCGR 3.1.9 (which FreeRDP and IronRDP follow).
 import {
   type BitmapRect,
+  HOST_LITTLE_ENDIAN,
   alignedBitmapWidth,
   bgrxWords,
   bitmapBytesPerPixel,
@@ -123,8 +124,6 @@ function gatherPixels(src: Uint8Array, stride: number, rect: BitmapRect, bpp: 15
     for (const last = px[o - 1], rowEnd = r * W + W; o < rowEnd; o++) px[o] = last;
   }
 }
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The F found by the last `fgbgExtent` (−1 when its pixels were all background). */
 let extentFg = -1;

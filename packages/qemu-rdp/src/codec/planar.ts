@@ -46,7 +46,7 @@ export function encodePlanar(src: Uint8Array, stride: number, rect: BitmapRect, 
 
   if (options.rle !== false) {
     // A row costs at most W bytes plus one control byte per 15 raw bytes.
-    const bound = 3 * h * (W + Math.ceil(W / 15));
+    const bound = 3 * h * (W + Math.ceil(W / 15) + 2);
     if (rleOut.length < bound) rleOut = new Uint8Array(bound);
     if (rowScratch.length < W) rowScratch = new Uint8Array(W);
     let o = 0;

@@ -78,7 +78,7 @@ export function checkBitmapRect(src: Uint8Array, stride: number, rect: BitmapRec
   }
 }
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A Uint32Array over `buf` when alignment and byte order allow reading BGRX pixels as 0xXXRRGGBB. */
 export function bgrxWords(buf: Uint8Array, stride: number): Uint32Array | undefined {
