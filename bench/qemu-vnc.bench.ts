@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'vitest';
-import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion, type Rig } from '../e2e/src/index.js';
+import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
 import { ensureQemuVncBuilt, freeVncDisplay, startQemuVnc, type QemuVnc } from '../e2e/src/clients/qemu-vnc.js';
 import {
   BenchRfbClient,
@@ -30,51 +30,18 @@ import {
   nowUs,
   tightCompression,
   tightQuality,
-  type UpdateRecord,
 } from './rfb-client.js';
+import { cpuSeconds, displayFrames, round, serverFigures, statusKiB, traceTimes, waitQuiet, WORKLOADS, type ServerFigures, type UpdateRecord } from './measure.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
 const ENCODING_NAMES = (process.env.BENCH_ENCODINGS ?? 'zrle,tight').split(',').map((s) => s.trim());
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux/x86
 
 const ENCODINGS: Record<string, { label: string; lossless: boolean; list: number[] }> = {
   zrle: { label: 'ZRLE', lossless: true, list: [ENCODING_ZRLE] },
   // Compression level 6 is what vncviewer/noVNC tend to ask for; quality 9 = least lossy JPEG.
   tight: { label: 'Tight+JPEG q9', lossless: false, list: [ENCODING_TIGHT, tightQuality(9), tightCompression(6)] },
 };
-
-const WORKLOADS: Record<string, { start: string; describe: string }> = {
-  redraw: {
-    describe: 'full-screen redraw, two pre-drawn frames alternated ~33 ms apart',
-    start: '(while :; do cat /tmp/f1 >/dev/fb0; usleep 33000; cat /tmp/f2 >/dev/fb0; usleep 33000; done) >/dev/null 2>&1 & echo $! >/tmp/loop.pid',
-  },
-  scroll: {
-    describe: 'scrolling text on fbcon (seq to /dev/tty1, no pause)',
-    start: '(clear >/dev/tty1; while :; do seq 1 1000; done) >/dev/tty1 2>&1 & echo $! >/tmp/loop.pid',
-  },
-  clock: {
-    describe: 'idle console, one clock line rewritten once a second',
-    start: "(clear >/dev/tty1; while :; do printf '\\r%s ' \"$(date)\"; sleep 1; done) >/dev/tty1 2>&1 & echo $! >/tmp/loop.pid",
-  },
-};
-
-interface ServerFigures {
-  updates: number;
-  updatesPerSecond: number;
-  bytesPerUpdate: number;
-  mbPerSecond: number;
-  rectsPerUpdate: number;
-  /** qemu-vnc: its process; QEMU VNC: all of QEMU (guest CPU, TCG, D-Bus display too). */
-  cpuSeconds: number;
-  cpuMsPerUpdate: number;
-  /** QEMU display frames (bursts of dbus_update) matched to an update this client received afterwards. */
-  latencySamples: number;
-  latencyMsP50: number;
-  latencyMsP99: number;
-  /** Tight JPEG rectangles received (0 = nothing lossy was sent). */
-  jpegRects: number;
-}
 
 interface Figures {
   qemu: QemuVersion;
@@ -89,84 +56,6 @@ interface Figures {
   qemuVnc: ServerFigures & { rssMiB: number; peakRssMiB: number };
   qemuBuiltin: ServerFigures;
   ratios: { updatesPerSecond: number; bytesPerUpdate: number; latencyP50: number };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-function statusKiB(pid: number, key: string): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
-/** QEMU's dbus_update trace timestamps (µs) logged since `fromOffset` of qemu.log. */
-function traceTimes(rig: Rig, fromOffset: number, startUs: number, endUs: number): number[] {
-  return readFileSync(join(rig.artifactsDir, 'qemu.log'), 'utf8')
-    .slice(fromOffset)
-    .split('\n')
-    .map((l) => /^\d+@(\d+)\.(\d{6}):dbus_update /.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]) * 1e6 + Number(m[2]))
-    .filter((us) => us >= startUs && us <= endUs);
-}
-
-function round(x: number, digits = 2): number {
-  return Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN;
-}
-
-function serverFigures(updates: UpdateRecord[], traces: number[], cpu: number, seconds: number, jpegRects: number): ServerFigures {
-  const bytes = updates.reduce((s, u) => s + u.bytes, 0);
-  const rects = updates.reduce((s, u) => s + u.rects, 0);
-  // QEMU sends one dbus_update per dirty band of a refresh: traces less than 3 ms apart
-  // are one guest frame; its latency runs from the first of them.
-  const frames = traces.filter((t, i) => i === 0 || t - traces[i - 1] > 3000);
-  const latencies: number[] = [];
-  let j = 0;
-  for (const t of frames) {
-    while (j < updates.length && updates[j].us < t) j++;
-    if (j >= updates.length) break;
-    latencies.push((updates[j].us - t) / 1000);
-  }
-  latencies.sort((a, b) => a - b);
-  const n = updates.length;
-  return {
-    updates: n,
-    updatesPerSecond: round(n / seconds, 1),
-    bytesPerUpdate: Math.round(bytes / Math.max(1, n)),
-    mbPerSecond: round(bytes / 1e6 / seconds, 2),
-    rectsPerUpdate: round(rects / Math.max(1, n), 1),
-    cpuSeconds: round(cpu, 2),
-    cpuMsPerUpdate: round((cpu * 1000) / Math.max(1, n), 2),
-    latencySamples: latencies.length,
-    latencyMsP50: round(percentile(latencies, 50)),
-    latencyMsP99: round(percentile(latencies, 99)),
-    jpegRects,
-  };
-}
-
-async function waitQuiet(clients: BenchRfbClient[], quietMs: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = clients.map((c) => c.received);
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(100);
-    for (const c of clients) c.check();
-    const now = clients.map((c) => c.received);
-    if (now.some((v, i) => v !== last[i])) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
 }
 
 /** Connects and handshakes until the server reports the guest's size (it may lag a mode switch). */
@@ -222,7 +111,7 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
         try {
           for (const c of [ours, theirs]) c.start(enc.list);
           await rig.guest.check('vdi-pattern 3 >/dev/null');
-          await waitQuiet([ours, theirs], 1000, 20_000);
+          await waitQuiet(() => [ours, theirs].map((c) => (c.check(), c.received)), 1000, 20_000);
 
           const logOffset = readFileSync(join(rig.artifactsDir, 'qemu.log'), 'utf8').length;
           const n0 = [ours.updates.length, theirs.updates.length];
@@ -253,7 +142,7 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
             workload,
             seconds: round(seconds, 1),
             qemuDisplayUpdates: traces.length,
-            qemuDisplayFrames: traces.filter((t, i) => i === 0 || t - traces[i - 1] > 3000).length,
+            qemuDisplayFrames: displayFrames(traces).length,
             qemuVnc: { ...a, rssMiB: round(rssMiB, 0), peakRssMiB: round(peakRssMiB, 0) },
             qemuBuiltin: b,
             ratios: {

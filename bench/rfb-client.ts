@@ -11,6 +11,7 @@
 // RFC 6143 §7.7.6).
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { UpdateRecord } from './measure.js';
 
 export const ENCODING_RAW = 0;
 export const ENCODING_COPYRECT = 1;
@@ -26,13 +27,7 @@ export const tightCompression = (level: number) => -256 + level;
 /** Wall clock in µs (same clock as QEMU's `-msg timestamp=on`). */
 export const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
-export interface UpdateRecord {
-  /** When the last byte of the FramebufferUpdate was received (µs, wall clock). */
-  us: number;
-  /** Bytes of the whole FramebufferUpdate message. */
-  bytes: number;
-  rects: number;
-}
+export type { UpdateRecord };
 
 type Where = { port: number; host?: string } | { path: string };
 

@@ -7,7 +7,22 @@
 // each byte layout with a comment per field (MS-RDPBCGR section numbers in brackets).
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Wall clock in µs (the clock of QEMU's `-msg timestamp=on`). */
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+
+/** One complete bitmap update as a benchmark sees it. */
+export interface UpdateRecord {
+  /** When its last fast-path frame arrived (µs, wall clock). */
+  us: number;
+  /** Bytes of the fast-path frames that carried it (and anything since the previous update). */
+  bytes: number;
+  rects: number;
+  /** Pixels its rectangles cover. */
+  pixels: number;
+}
 
 // ---- Constants ---------------------------------------------------------------------------------
 
@@ -209,7 +224,9 @@ function userDataBlock(type: number, body: Buffer): Buffer {
 }
 
 /** TS_UD_CS_CORE [2.2.1.3.2], 216 bytes: 1024x768, highColorDepth 24, wants 32 bpp, TLS selected. */
-export function clientCoreData(o: { width?: number; height?: number; name?: string } = {}): Buffer {
+/** `bpp` 32 asks for a 32 bpp session (RNS_UD_CS_WANT_32BPP_SESSION); 16 or 24 for that depth. */
+export function clientCoreData(o: { width?: number; height?: number; name?: string; bpp?: 16 | 24 | 32 } = {}): Buffer {
+  const bpp = o.bpp ?? 32;
   return userDataBlock(
     0xc001, // CS_CORE
     cat(
@@ -228,9 +245,9 @@ export function clientCoreData(o: { width?: number; height?: number; name?: stri
       u16le(0xca01), // postBeta2ColorDepth: 8 bpp (superseded below)
       u16le(1), // clientProductId
       u32le(0), // serialNumber
-      u16le(24), // highColorDepth
-      u16le(0x0008 | 0x0001), // supportedColorDepths: RNS_UD_32BPP_SUPPORT | RNS_UD_24BPP_SUPPORT
-      u16le(0x0002), // earlyCapabilityFlags: RNS_UD_CS_WANT_32BPP_SESSION
+      u16le(bpp === 16 ? 16 : 24), // highColorDepth
+      u16le(0x0008 | 0x0001 | 0x0002), // supportedColorDepths: RNS_UD_32BPP_SUPPORT | 24BPP | 16BPP
+      u16le(bpp === 32 ? 0x0002 : 0), // earlyCapabilityFlags: RNS_UD_CS_WANT_32BPP_SESSION
       zeros(64), // clientDigProductId
       u8(0), // connectionType
       u8(0), // pad1octet
@@ -254,8 +271,8 @@ export function clientNetworkData(channelCount = 0, channels: string[] = []): Bu
 }
 
 /** The usual client settings blocks: core, security, network (no channels). */
-export function defaultClientBlocks(): Buffer {
-  return cat(clientCoreData(), clientSecurityData(), clientNetworkData());
+export function defaultClientBlocks(bpp: 16 | 24 | 32 = 32): Buffer {
+  return cat(clientCoreData({ bpp }), clientSecurityData(), clientNetworkData());
 }
 
 /** Erect Domain Request [2.2.1.5]: subHeight 0, subInterval 0 (PER INTEGERs: length 1, value 0). */
@@ -340,7 +357,7 @@ function capabilitySet(type: number, data: Buffer): Buffer {
  * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
  * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer).
  */
-export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number }): Buffer {
+export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number }): Buffer {
   const sets = [
     capabilitySet(
       0x01, // CAPSTYPE_GENERAL
@@ -361,7 +378,7 @@ export function confirmActivePdu(o: { shareId: number; userId: number; width: nu
     capabilitySet(
       0x02, // CAPSTYPE_BITMAP
       cat(
-        u16le(32), // preferredBitsPerPixel
+        u16le(o.bpp ?? 32), // preferredBitsPerPixel
         u16le(1), // receive1BitPerPixel
         u16le(1), // receive4BitsPerPixel
         u16le(1), // receive8BitsPerPixel
@@ -485,7 +502,12 @@ export class RawRdpClient {
     this.received += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (this.records) this.drainFrames();
   };
+  /** Set by recordUpdates. */
+  private records: UpdateRecord[] | undefined;
+  /** Bytes of the fast-path frames since the last complete bitmap update. */
+  private bytesSinceUpdate = 0;
 
   private constructor(readonly socket: Socket) {
     this.stream = socket;
@@ -563,6 +585,7 @@ export class RawRdpClient {
   private onFastPathOutput(frame: Buffer): void {
     this.fastPathFrames++;
     this.fastPathBytes += frame.length;
+    this.bytesSinceUpdate += frame.length;
     if (frame[0] & 0xc0) throw new Error(`fast-path output header 0x${frame[0].toString(16)}: checksum or encryption flags under TLS`);
     let pos = frame[1] & 0x80 ? 3 : 2;
     while (pos < frame.length) {
@@ -577,7 +600,11 @@ export class RawRdpClient {
       if (fragmentation !== 0) this.fragments.push(chunk);
       if (fragmentation > 1) continue;
       const data = fragmentation === 0 ? chunk : Buffer.concat(this.fragments);
-      if ((updateHeader & 0x0f) === 0x1) this.bitmapPixels += bitmapUpdatePixels(data); // FASTPATH_UPDATETYPE_BITMAP
+      if ((updateHeader & 0x0f) !== 0x1) continue; // FASTPATH_UPDATETYPE_BITMAP only
+      const pixels = bitmapUpdatePixels(data);
+      this.bitmapPixels += pixels;
+      this.records?.push({ us: nowUs(), bytes: this.bytesSinceUpdate, rects: data.readUInt16LE(2), pixels });
+      this.bytesSinceUpdate = 0;
     }
   }
 
@@ -705,8 +732,8 @@ export class RawRdpClient {
   }
 
   /** Confirm Active, then Synchronize, Control Cooperate, Control Request Control, Font List; reads up to the Font Map. */
-  async confirmAndFinalize(): Promise<void> {
-    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop }));
+  async confirmAndFinalize(bpp = 32): Promise<void> {
+    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp }));
     this.sendShareData(PduType2.SYNCHRONIZE, cat(u16le(1) /* SYNCMSGTYPE_SYNC */, u16le(SERVER_CHANNEL_ID) /* targetUser */));
     const control = (action: number) => cat(u16le(action), u16le(0) /* grantId */, u32le(0) /* controlId */);
     this.sendShareData(PduType2.CONTROL, control(4)); // CTRLACTION_COOPERATE
@@ -720,14 +747,35 @@ export class RawRdpClient {
   }
 
   /** The whole connection sequence up to the active session (graphics follow as fast-path output). */
-  async activate(o: { userName?: string; password?: string } = {}): Promise<void> {
+  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32 } = {}): Promise<void> {
     await this.negotiate();
-    await this.connectMcs();
+    await this.connectMcs(defaultClientBlocks(o.bpp));
     await this.attachUser();
     await this.joinChannels();
     this.sendClientInfo(o.userName, o.password);
     await this.readLicenseAndDemandActive();
-    await this.confirmAndFinalize();
+    await this.confirmAndFinalize(o.bpp);
+  }
+
+  /**
+   * From now on every frame is read as soon as it arrives (no polling delay), and each complete
+   * bitmap update is recorded with its arrival time (µs, wall clock: QEMU's `-msg timestamp`
+   * clock) — for benchmarks. Frames are no longer available to readFrame.
+   */
+  recordUpdates(): UpdateRecord[] {
+    const records: UpdateRecord[] = [];
+    this.records = records;
+    this.drainFrames();
+    return records;
+  }
+
+  private drainFrames(): void {
+    for (;;) {
+      const length = serverFrameLength(this.peek(4));
+      if (length === undefined || this.buffered < length) return;
+      const data = this.take(length);
+      if (data[0] !== 3) this.onFastPathOutput(data);
+    }
   }
 
   /** Reads (and drops) frames for `ms`; returns the fast-path output frames, bytes and bitmap pixels among them. */

@@ -1,0 +1,169 @@
+// Benchmark (not a test; run by hand, never in CI): qemu-rdp, per bitmap codec, against
+// qemu-vnc's ZRLE on the same guest in the same run, each served to a measuring client
+// connected at the same time (RDP: e2e/src/clients/raw-rdp.ts — TLS, fast-path output, framing
+// parsed, no pixels decoded; VNC: bench/rfb-client.ts with ZRLE at 32 bpp).
+//
+//   BENCH_SECONDS=10 VDI_QEMU_VERSIONS=7.2 npm run bench -- bench/qemu-rdp.bench.ts
+//
+// Env: BENCH_SECONDS (per workload, default 10), BENCH_SIZES (default 1024x768,1920x1080),
+// BENCH_CODECS (planar32, interleaved24, interleaved16, uncompressed32; default all).
+//
+// An RDP "update" is one fast-path Bitmap Update (the server sends each damage it takes as
+// one update, tiles packed up to the client's reassembly size); a VNC update is one
+// FramebufferUpdate. Latency: QEMU's dbus_update trace (guest draw) to the first update a
+// client receives after it, as in qemu-vnc.bench.ts. Writes bench/results/qemu-rdp.json.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { it } from 'vitest';
+import { RawRdpClient } from '../e2e/src/clients/raw-rdp.js';
+import { ensureQemuRdpBuilt, startQemuRdp, type QemuRdp } from '../e2e/src/clients/qemu-rdp.js';
+import { ensureQemuVncBuilt, freeVncDisplay, startQemuVnc, type QemuVnc } from '../e2e/src/clients/qemu-vnc.js';
+import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
+import { cpuSeconds, displayFrames, round, serverFigures, statusKiB, traceTimes, waitQuiet, WORKLOADS, type ServerFigures, type UpdateRecord } from './measure.js';
+import { BenchRfbClient, ENCODING_ZRLE, nowUs } from './rfb-client.js';
+
+const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
+const CODEC_NAMES = (process.env.BENCH_CODECS ?? 'planar32,interleaved24,interleaved16,uncompressed32').split(',').map((s) => s.trim());
+
+const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boolean }> = {
+  planar32: { label: 'planar, 32 bpp', bpp: 32, compressed: true },
+  interleaved24: { label: 'interleaved RLE, 24 bpp', bpp: 24, compressed: true },
+  interleaved16: { label: 'interleaved RLE, 16 bpp', bpp: 16, compressed: true },
+  uncompressed32: { label: 'uncompressed, 32 bpp', bpp: 32, compressed: false },
+};
+
+interface Figures {
+  qemu: QemuVersion;
+  size: string;
+  codec: string;
+  workload: string;
+  seconds: number;
+  qemuDisplayUpdates: number;
+  qemuDisplayFrames: number;
+  qemuRdp: ServerFigures & { rssMiB: number; peakRssMiB: number };
+  qemuVncZrle: ServerFigures;
+  /** qemu-rdp ÷ qemu-vnc ZRLE. */
+  ratios: { updatesPerSecond: number; bytesPerUpdate: number; mbPerSecond: number; latencyP50: number };
+}
+
+/** An activated raw RDP client once the server's desktop has the guest's size (it may lag a mode switch). */
+async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: number): Promise<RawRdpClient> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const c = await RawRdpClient.connect(server.port, server.host);
+    await c.activate({ bpp });
+    if (c.desktop.width === w && c.desktop.height === h) return c;
+    c.destroy();
+    if (Date.now() > deadline) throw new Error(`qemu-rdp: desktop is ${c.desktop.width}x${c.desktop.height}, not ${w}x${h}`);
+    await sleep(500);
+  }
+}
+
+async function vncAtSize(vnc: QemuVnc, w: number, h: number): Promise<BenchRfbClient> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const c = await BenchRfbClient.connect({ port: vnc.port, host: vnc.host });
+    const init = await c.handshake();
+    if (init.width === w && init.height === h) return c;
+    c.close();
+    if (Date.now() > deadline) throw new Error(`qemu-vnc: desktop is ${init.width}x${init.height}, not ${w}x${h}`);
+    await sleep(500);
+  }
+}
+
+async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> {
+  const rig = await startRig({ qemu, name: `bench-qemu-rdp-${qemu}-${mode}`, videoMode: mode, extraArgs: ['-msg', 'timestamp=on', '-trace', 'dbus_update'] });
+  const servers: Array<QemuRdp | QemuVnc> = [];
+  const results: Figures[] = [];
+  try {
+    if (mode !== '1024x768') await rig.guest.check('vdi-mode');
+    await rig.guest.check('vdi-pattern 1 && cat /dev/fb0 >/tmp/f1 && vdi-pattern 2 && cat /dev/fb0 >/tmp/f2');
+    const vnc = await startQemuVnc({ busAddress: rig.busAddress, listen: `127.0.0.1:${5900 + (await freeVncDisplay())}`, log: join(rig.artifactsDir, 'qemu-vnc.log') });
+    servers.push(vnc);
+    const rdpLog = join(rig.artifactsDir, 'qemu-rdp.log');
+    const rdp = await startQemuRdp({ busAddress: rig.busAddress, log: rdpLog });
+    servers.push(rdp);
+    const rdpUncompressed = await startQemuRdp({ busAddress: rig.busAddress, args: ['--no-bitmap-compression'], log: rdpLog });
+    servers.push(rdpUncompressed);
+    const [w, h] = mode.split('x').map(Number);
+
+    for (const codecName of CODEC_NAMES) {
+      const codec = CODECS[codecName];
+      if (!codec) throw new Error(`unknown codec ${codecName}`);
+      const server = codec.compressed ? rdp : rdpUncompressed;
+      for (const [workload, wl] of Object.entries(WORKLOADS)) {
+        // Fresh connections per pass: each starts with its full update, then goes quiet.
+        const ours = await rdpAtSize(server, codec.bpp, w, h);
+        const zrle = await vncAtSize(vnc, w, h);
+        try {
+          const rdpUpdates = ours.recordUpdates();
+          zrle.start([ENCODING_ZRLE]);
+          await rig.guest.check('vdi-pattern 3 >/dev/null');
+          await waitQuiet(() => [ours.received, (zrle.check(), zrle.received)], 1000, 20_000);
+
+          const logOffset = readFileSync(join(rig.artifactsDir, 'qemu.log'), 'utf8').length;
+          const n0 = [rdpUpdates.length, zrle.updates.length];
+          const cpu0 = [cpuSeconds(server.pid), cpuSeconds(vnc.pid)];
+          const startUs = nowUs();
+          await rig.guest.check(wl.start);
+          await sleep(RUN_SECONDS * 1000);
+          await rig.guest.check('kill $(cat /tmp/loop.pid)');
+          const endUs = nowUs();
+          const cpu = [cpuSeconds(server.pid) - cpu0[0], cpuSeconds(vnc.pid) - cpu0[1]];
+          const rssMiB = (statusKiB(server.pid, 'VmRSS') * 1024) / 2 ** 20;
+          const peakRssMiB = (statusKiB(server.pid, 'VmHWM') * 1024) / 2 ** 20;
+          await sleep(500);
+          zrle.check();
+          const seconds = (endUs - startUs) / 1e6;
+          const within = (u: UpdateRecord) => u.us >= startUs && u.us <= endUs + 500_000;
+          const traces = traceTimes(rig, logOffset, startUs, endUs);
+          const a = serverFigures(rdpUpdates.slice(n0[0]).filter(within), traces, cpu[0], seconds, 0);
+          const b = serverFigures(zrle.updates.slice(n0[1]).filter(within), traces, cpu[1], seconds, 0);
+          const f: Figures = {
+            qemu,
+            size: mode,
+            codec: codec.label,
+            workload,
+            seconds: round(seconds, 1),
+            qemuDisplayUpdates: traces.length,
+            qemuDisplayFrames: displayFrames(traces).length,
+            qemuRdp: { ...a, rssMiB: round(rssMiB, 0), peakRssMiB: round(peakRssMiB, 0) },
+            qemuVncZrle: b,
+            ratios: {
+              updatesPerSecond: round(a.updatesPerSecond / b.updatesPerSecond),
+              bytesPerUpdate: round(a.bytesPerUpdate / b.bytesPerUpdate),
+              mbPerSecond: round(a.mbPerSecond / b.mbPerSecond),
+              latencyP50: round(a.latencyMsP50 / b.latencyMsP50),
+            },
+          };
+          console.log(JSON.stringify(f));
+          results.push(f);
+          await rig.guest.check('clear >/dev/tty1');
+        } finally {
+          ours.destroy();
+          zrle.close();
+        }
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+    await rig.stop();
+  }
+  return results;
+}
+
+it('qemu-rdp per codec vs qemu-vnc ZRLE: updates/s, bytes, CPU, memory, latency', async () => {
+  ensureQemuVncBuilt();
+  ensureQemuRdpBuilt();
+  const results: Figures[] = [];
+  const dir = join(REPO_DIR, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  for (const qemu of QEMU_VERSIONS) {
+    for (const mode of SIZES) {
+      results.push(...(await measureSize(qemu, mode)));
+      writeFileSync(join(dir, 'qemu-rdp.json'), `${JSON.stringify(results, null, 2)}\n`);
+    }
+  }
+});
