@@ -120,6 +120,34 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
     }
   });
 
+  it.each([
+    { name: '/sec:nla', security: 'nla' as const },
+    { name: "FreeRDP's own negotiation (no /sec)", security: null },
+  ])('NLA ($name) with the right password: connects and shows the screen', async ({ security }) => {
+    await rig.guest.check('vdi-pattern 43');
+    const mark = rdp.mark();
+    const client = XFreeRdp.start(x, { server: `${rdp.host}:${rdp.port}`, username: USER, password: PASSWORD, security, args: ['/bpp:32'], log: log() });
+    try {
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-nla');
+      await rdp.waitForLog(/NLA: authenticated user "alice"/, mark);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('NLA with a wrong password: refused during NLA, before any graphics', async () => {
+    const mark = rdp.mark();
+    const client = XFreeRdp.start(x, { server: `${rdp.host}:${rdp.port}`, username: USER, password: 'not it', security: 'nla', args: ['/bpp:32'], log: log() });
+    try {
+      const result = await client.proc.exited;
+      expect(result.code).not.toBe(0);
+      await rdp.waitForLog(/authentication failed \(NLA\)/, mark);
+      expect(rdp.logSince(mark).some((l) => /active:|logged in/.test(l))).toBe(false);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it('typing into xfreerdp reaches the guest shell', async () => {
     const client = start(['/bpp:32']);
     try {

@@ -9,8 +9,9 @@ import { createSelfSignedCertificate, certificateFingerprint } from './server/se
 const USAGE = `Usage: qemu-rdp [options]
 
 Serves the console of a QEMU VM started with -display dbus to RDP clients (FreeRDP, Remmina,
-Windows' Remote Desktop Connection) with TLS security (PROTOCOL_SSL), bitmap updates
-(uncompressed, interleaved RLE, planar) at 16, 24 or 32 bits per pixel.
+Windows' Remote Desktop Connection): Network Level Authentication (CredSSP with NTLMv2) when a
+password is set, else TLS security; bitmap updates (uncompressed, interleaved RLE, planar) at
+16, 24 or 32 bits per pixel.
 
 Options (environment variable in brackets):
   --dbus-address ADDR     D-Bus address of QEMU's display [DBUS_DISPLAY_ADDRESS]
@@ -29,8 +30,10 @@ Options (environment variable in brackets):
   --verbose               log debug messages [QEMU_RDP_VERBOSE=1]
   -h, --help              this text
 
-Without --password-file any user name and password are accepted (loopback only, unless
---insecure). Failed logins are limited to 5 per minute per client address.
+With --password-file clients authenticate with NLA (or, if they offer only TLS security,
+with the credentials of their Client Info PDU, over TLS). Without it any user name and
+password are accepted (loopback only, unless --insecure) and NLA is not offered. Failed
+logins are limited to 5 per minute per client address.
 
 Exit codes: 0 after SIGTERM/SIGINT, 1 when the listener cannot be opened, 2 bad usage.`;
 

@@ -4,6 +4,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { AuthRateLimiter, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
+import { subjectPublicKeyOf } from '../nla/index.js';
 import { RdpSession } from './session.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -32,6 +33,8 @@ export interface RdpSessionHost {
   readonly credentials: RdpCredentials | undefined;
   readonly limiter: AuthRateLimiter;
   readonly bitmapCompression: boolean;
+  /** The TLS certificate's public key, which NLA binds its exchange to. */
+  readonly serverPublicKey: Buffer;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -41,6 +44,7 @@ export class RdpServer implements RdpSessionHost {
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
   readonly bitmapCompression: boolean;
+  readonly serverPublicKey: Buffer;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -52,6 +56,7 @@ export class RdpServer implements RdpSessionHost {
     this.secureContext = createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' });
     this.credentials = opts.credentials;
     this.bitmapCompression = opts.bitmapCompression ?? true;
+    this.serverPublicKey = subjectPublicKeyOf(opts.tls.cert);
     this.logFn = opts.log ?? (() => undefined);
   }
 

@@ -50,9 +50,12 @@ import {
   encodeNegotiationFailure,
   encodeX224Data,
   EXTENDED_CLIENT_DATA_SUPPORTED,
+  PROTOCOL_HYBRID,
+  PROTOCOL_HYBRID_EX,
   PROTOCOL_SSL,
   SSL_REQUIRED_BY_SERVER,
 } from '../pdu/x224.js';
+import { AUTHZ_SUCCESS, CredSspAcceptor, encodeEarlyUserAuthorizationResult, tsRequestLength } from '../nla/index.js';
 import { BitmapUpdateEncoder } from './bitmap-updates.js';
 import { RdpInputHandler } from './input-handler.js';
 import type { RdpSessionHost } from './rdp-server.js';
@@ -61,6 +64,8 @@ import type { RdpSessionHost } from './rdp-server.js';
 type Phase =
   | { name: 'x224-request' }
   | { name: 'tls-handshake' }
+  /** Network Level Authentication (PROTOCOL_HYBRID[_EX]): TSRequests, DER on the TLS stream. */
+  | { name: 'credssp'; acceptor: CredSspAcceptor }
   | { name: 'mcs-connect-initial' }
   /** Erect Domain, Attach User and Channel Joins, until the Client Info PDU. */
   | { name: 'mcs-domain' }
@@ -84,6 +89,9 @@ export class RdpSession {
   private stream: Socket | TLSSocket;
   private input: Buffer = Buffer.alloc(0);
   private requestedProtocols = 0;
+  private selectedProtocol = PROTOCOL_SSL;
+  /** Who NLA authenticated (then the Client Info's credentials are not checked again). */
+  private nlaUser: string | undefined;
   private gcc: ClientGccData | undefined;
   private userChannelId = 0;
   private channelIds: number[] = [];
@@ -120,7 +128,7 @@ export class RdpSession {
 
   close(reason: string, level: 'debug' | 'info' | 'warn' = 'info'): void {
     if (this.phase.name === 'closed') return;
-    const wasConnected = this.phase.name !== 'x224-request' && this.phase.name !== 'tls-handshake' && this.phase.name !== 'mcs-connect-initial';
+    const wasConnected = !['x224-request', 'tls-handshake', 'credssp', 'mcs-connect-initial'].includes(this.phase.name);
     this.phase = { name: 'closed' };
     clearTimeout(this.handshakeTimer);
     for (const c of this.cleanups.splice(0)) c();
@@ -155,6 +163,14 @@ export class RdpSession {
         // Handling a frame may have started TLS or closed the session.
         const phase = this.phase.name as Phase['name'];
         if (phase === 'tls-handshake' || phase === 'closed') return;
+        if (this.phase.name === 'credssp') {
+          const tsLength = tsRequestLength(this.input);
+          if (tsLength === undefined || this.input.length < tsLength) return;
+          const message = this.input.subarray(0, tsLength);
+          this.input = this.input.subarray(tsLength);
+          this.onTsRequest(this.phase.acceptor, message);
+          continue;
+        }
         const length = frameLength(this.input, MAX_FRAME);
         if (length === undefined || this.input.length < length) return;
         const frame = this.input.subarray(0, length);
@@ -207,15 +223,53 @@ export class RdpSession {
   private onConnectionRequest(frame: Buffer): void {
     const request = decodeConnectionRequest(frame);
     this.requestedProtocols = request.requestedProtocols;
-    if (!request.hasNegotiationRequest || !(request.requestedProtocols & PROTOCOL_SSL)) {
-      // Standard RDP security (RC4, the server's own certificate) is not offered: TLS or nothing.
+    const offered = request.hasNegotiationRequest ? request.requestedProtocols : 0;
+    // NLA when the client offers it and there is a password to check it against; else TLS
+    // with the credentials of the Client Info PDU. Standard RDP security is never offered.
+    const nla = this.host.credentials !== undefined;
+    if (nla && offered & PROTOCOL_HYBRID_EX) this.selectedProtocol = PROTOCOL_HYBRID_EX;
+    else if (nla && offered & PROTOCOL_HYBRID) this.selectedProtocol = PROTOCOL_HYBRID;
+    else if (offered & PROTOCOL_SSL) this.selectedProtocol = PROTOCOL_SSL;
+    else {
       this.write(encodeNegotiationFailure(SSL_REQUIRED_BY_SERVER));
       this.stream.end();
-      this.close(`refused: the client does not offer TLS security (requested protocols 0x${request.requestedProtocols.toString(16)})`, 'warn');
+      const why = offered ? 'offers only NLA, and no password is configured to check it' : 'does not offer TLS security';
+      this.close(`refused: the client ${why} (requested protocols 0x${request.requestedProtocols.toString(16)})`, 'warn');
       return;
     }
-    this.write(encodeConnectionConfirm(PROTOCOL_SSL, EXTENDED_CLIENT_DATA_SUPPORTED));
+    this.write(encodeConnectionConfirm(this.selectedProtocol, EXTENDED_CLIENT_DATA_SUPPORTED));
     this.upgradeToTls();
+  }
+
+  // ---- Network Level Authentication (MS-CSSP, MS-RDPBCGR 5.4.2.1) ---------------------------
+
+  private startCredSsp(): void {
+    const credentials = this.host.credentials!;
+    if (this.host.limiter.blocked(this.remoteAddress)) {
+      this.close(`refused: too many failed logins from ${this.remoteAddress}`, 'warn');
+      return;
+    }
+    const acceptor = new CredSspAcceptor({ username: credentials.username, password: credentials.password, serverPublicKey: this.host.serverPublicKey });
+    this.phase = { name: 'credssp', acceptor };
+  }
+
+  private onTsRequest(acceptor: CredSspAcceptor, message: Buffer): void {
+    const step = acceptor.step(message);
+    if (step.reply) this.write(step.reply);
+    if (step.failed) {
+      if (step.failed.kind === 'logon-failure') this.host.limiter.fail(this.remoteAddress);
+      this.stream.end();
+      this.close(`authentication failed (NLA): ${step.failed.reason}`, 'warn');
+      return;
+    }
+    if (step.done) {
+      this.host.limiter.succeed(this.remoteAddress);
+      this.nlaUser = step.done.user;
+      // HYBRID_EX: the Early User Authorization Result PDU comes before MCS (2.2.10.2).
+      if (this.selectedProtocol === PROTOCOL_HYBRID_EX) this.write(encodeEarlyUserAuthorizationResult(AUTHZ_SUCCESS));
+      this.log('info', `NLA: authenticated user "${step.done.user}"${step.done.domain ? ` (domain "${step.done.domain}")` : ''}`);
+      this.phase = { name: 'mcs-connect-initial' };
+    }
   }
 
   private upgradeToTls(): void {
@@ -230,7 +284,8 @@ export class RdpSession {
     tls.once('secure', () => {
       if (this.phase.name !== 'tls-handshake') return;
       this.log('debug', `TLS ${tls.getProtocol() ?? ''} ${tls.getCipher().name}`);
-      this.phase = { name: 'mcs-connect-initial' };
+      if (this.selectedProtocol === PROTOCOL_SSL) this.phase = { name: 'mcs-connect-initial' };
+      else this.startCredSsp();
       if (this.input.length) this.onData(Buffer.alloc(0));
     });
     raw.on('error', () => tls.destroy());
@@ -242,8 +297,8 @@ export class RdpSession {
     const initial = decodeConnectInitial(payload);
     const gcc = decodeConferenceCreateRequest(initial.userData);
     this.gcc = gcc;
-    if (gcc.core.serverSelectedProtocol !== undefined && gcc.core.serverSelectedProtocol !== PROTOCOL_SSL) {
-      throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but TLS was selected`);
+    if (gcc.core.serverSelectedProtocol !== undefined && gcc.core.serverSelectedProtocol !== this.selectedProtocol) {
+      throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but ${this.selectedProtocol} was selected`);
     }
     this.bpp = sessionColorDepth(gcc);
     this.channelIds = gcc.channels.map((_, i) => FIRST_STATIC_CHANNEL_ID + i);
@@ -296,7 +351,13 @@ export class RdpSession {
     const info = decodeClientInfoPdu(data);
     const who = `user "${info.userName}"${info.domain ? ` (domain "${info.domain}")` : ''}`;
     const expected = this.host.credentials;
-    if (expected) {
+    if (this.nlaUser !== undefined) {
+      // NLA proved the password already; the Client Info must not switch to another user.
+      if (info.userName && info.userName.toLowerCase() !== this.nlaUser.toLowerCase()) {
+        this.close(`refused: the Client Info names ${who}, NLA authenticated "${this.nlaUser}"`, 'warn');
+        return;
+      }
+    } else if (expected) {
       if (this.host.limiter.blocked(this.remoteAddress)) {
         this.close(`refused: too many failed logins from ${this.remoteAddress}`, 'warn');
         return;
