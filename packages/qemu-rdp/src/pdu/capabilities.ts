@@ -3,6 +3,7 @@
 // capabilitySetType (u16) + lengthCapability (u16, header included) + data; RawCapabilitySet.data
 // holds the data without that 4-byte header. Client sets this module does not know are kept raw
 // and otherwise skipped by their length. All integers are little-endian.
+import { CHANNEL_CHUNK_LENGTH } from './virtual-channel.js';
 import { ReadCursor, WriteCursor } from './cursor.js';
 import { RdpProtocolError } from './errors.js';
 import { SERVER_CHANNEL_ID } from './share.js';
@@ -91,7 +92,6 @@ export interface RawCapabilitySet {
 /** At most this many capability sets are accepted from a client (about 30 types exist). */
 export const MAX_CAPABILITY_SETS = 64;
 const TS_CAPS_PROTOCOLVERSION = 0x0200;
-const CHANNEL_CHUNK_LENGTH = 1600;
 
 // ---------------------------------------------------------------------------------------------
 // Server side: encoding

@@ -3,7 +3,7 @@
 // socket after X.224 negotiation, with this server's certificate.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { AuthRateLimiter, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
+import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
 import { subjectPublicKeyOf } from '../nla/index.js';
 import { RdpSession } from './session.js';
 
@@ -17,6 +17,8 @@ export interface RdpCredentials {
 
 export interface RdpServerOptions {
   display: QemuDisplay;
+  /** The VM's clipboard, for the clipboard channel (none: no clipboard sharing). */
+  clipboard?: ClipboardPeer;
   /** PEM certificate and key for TLS. */
   tls: { cert: string; key: string };
   /** Without: any user name and password are accepted. */
@@ -29,6 +31,7 @@ export interface RdpServerOptions {
 /** What a session needs from its server. */
 export interface RdpSessionHost {
   readonly display: QemuDisplay;
+  readonly clipboard: ClipboardPeer | undefined;
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
   readonly limiter: AuthRateLimiter;
@@ -41,6 +44,7 @@ export interface RdpSessionHost {
 
 export class RdpServer implements RdpSessionHost {
   readonly display: QemuDisplay;
+  readonly clipboard: ClipboardPeer | undefined;
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
   readonly bitmapCompression: boolean;
@@ -53,6 +57,7 @@ export class RdpServer implements RdpSessionHost {
 
   constructor(opts: RdpServerOptions) {
     this.display = opts.display;
+    this.clipboard = opts.clipboard;
     this.secureContext = createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' });
     this.credentials = opts.credentials;
     this.bitmapCompression = opts.bitmapCompression ?? true;

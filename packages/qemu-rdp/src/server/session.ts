@@ -56,6 +56,8 @@ import {
   SSL_REQUIRED_BY_SERVER,
 } from '../pdu/x224.js';
 import { AUTHZ_SUCCESS, CredSspAcceptor, encodeEarlyUserAuthorizationResult, tsRequestLength } from '../nla/index.js';
+import { STATIC_CHANNELS, type StaticChannel } from '../channels/index.js';
+import { ChannelReassembler, CHANNEL_CHUNK_LENGTH, encodeChannelChunks } from '../pdu/virtual-channel.js';
 import { BitmapUpdateEncoder } from './bitmap-updates.js';
 import { RdpInputHandler } from './input-handler.js';
 import type { RdpSessionHost } from './rdp-server.js';
@@ -95,6 +97,8 @@ export class RdpSession {
   private gcc: ClientGccData | undefined;
   private userChannelId = 0;
   private channelIds: number[] = [];
+  /** Static virtual channels with a handler, by MCS channel id (handlers start at activation). */
+  private readonly staticChannels = new Map<number, { name: string; reassembler: ChannelReassembler; handler: StaticChannel | undefined }>();
   private readonly shareId = 0x103ea;
   private bpp = 32;
   private caps: ClientCapabilities | undefined;
@@ -132,6 +136,7 @@ export class RdpSession {
     this.phase = { name: 'closed' };
     clearTimeout(this.handshakeTimer);
     for (const c of this.cleanups.splice(0)) c();
+    for (const channel of this.staticChannels.values()) channel.handler?.close();
     this.damage?.close();
     this.damage = undefined;
     if (wasConnected && !this.stream.destroyed && this.stream.writable) {
@@ -302,6 +307,11 @@ export class RdpSession {
     }
     this.bpp = sessionColorDepth(gcc);
     this.channelIds = gcc.channels.map((_, i) => FIRST_STATIC_CHANNEL_ID + i);
+    gcc.channels.forEach((channel, i) => {
+      if (STATIC_CHANNELS[channel.name]) {
+        this.staticChannels.set(this.channelIds[i]!, { name: channel.name, reassembler: new ChannelReassembler(channel.name), handler: undefined });
+      }
+    });
     this.userChannelId = FIRST_STATIC_CHANNEL_ID + gcc.channels.length;
     const userData = encodeConferenceCreateResponse({
       core: { version: RDP_VERSION_5_PLUS, clientRequestedProtocols: this.requestedProtocols, earlyCapabilityFlags: 0 },
@@ -339,9 +349,39 @@ export class RdpSession {
         this.close('client disconnected');
         return;
       case 'sendDataRequest':
-        if (pdu.channelId !== MCS_IO_CHANNEL_ID) return; // static virtual channels: none served yet
+        if (pdu.channelId !== MCS_IO_CHANNEL_ID) return this.onChannelData(pdu.channelId, pdu.data);
         if (this.phase.name === 'mcs-domain') return this.onClientInfo(pdu.data);
         return this.onSharePdus(pdu.data);
+    }
+  }
+
+  // ---- Static virtual channels (2.2.6.1) ---------------------------------------------------
+
+  private onChannelData(channelId: number, chunk: Buffer): void {
+    const channel = this.staticChannels.get(channelId);
+    if (!channel) return; // a channel the client asked for that this server does not serve
+    const message = channel.reassembler.push(chunk);
+    if (!message) return;
+    if (!channel.handler) {
+      this.log('debug', `${channel.name}: message before the session was active, ignored`);
+      return;
+    }
+    channel.handler.onMessage(message);
+  }
+
+  /** Starts the channel handlers at the first activation; tells them about every activation. */
+  private activateChannels(): void {
+    const chunkSize = this.caps?.virtualChannel?.chunkSize || CHANNEL_CHUNK_LENGTH;
+    for (const [channelId, channel] of this.staticChannels) {
+      channel.handler ??= STATIC_CHANNELS[channel.name]!({
+        display: this.host.display,
+        clipboard: this.host.clipboard,
+        log: (level, message) => this.log(level, `${channel.name}: ${message}`),
+        send: (message) => {
+          for (const chunk of encodeChannelChunks(message, chunkSize)) this.sendOnChannel(chunk, channelId);
+        },
+      });
+      channel.handler.onActive?.();
     }
   }
 
@@ -471,6 +511,7 @@ export class RdpSession {
     const first = this.damage === undefined;
     this.phase = { name: 'active' };
     clearTimeout(this.handshakeTimer);
+    this.activateChannels();
     if (!first) {
       // A reactivated client has forgotten the pointer and the LEDs too.
       this.pointerSent = undefined;

@@ -1,0 +1,15 @@
+// The virtual channels this server serves, by the name a client gives them in its GCC network
+// data (static) or opens over drdynvc (dynamic). A channel the client asks for that is not here
+// is joined but ignored.
+import { createDrdynvcChannel, type DynamicChannelType } from './drdynvc.js';
+import type { StaticChannelFactory } from './static-channel.js';
+
+/** Dynamic channels offered to clients that have drdynvc. */
+export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [];
+
+export const STATIC_CHANNELS: Readonly<Record<string, StaticChannelFactory>> = {
+  ...(DYNAMIC_CHANNEL_TYPES.length ? { drdynvc: createDrdynvcChannel(DYNAMIC_CHANNEL_TYPES) } : {}),
+};
+
+export type { ChannelContext, StaticChannel, StaticChannelFactory } from './static-channel.js';
+export type { DynamicChannel, DynamicChannelContext, DynamicChannelType } from './drdynvc.js';
