@@ -99,47 +99,68 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${port}/` };
 }
 
+/**
+ * Debian's Chromium, headless, with a fresh profile (a temporary directory, removed by
+ * `dispose`), collecting the page's console messages and errors.
+ */
+export async function launchChromium(): Promise<{ context: BrowserContext; page: Page; consoleLines: string[]; dispose: () => Promise<void> }> {
+  const profile = await mkdtemp(join(tmpdir(), 'vdi-chromium-'));
+  let context: BrowserContext | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 1000 },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    const launched = context;
+    const dispose = async () => {
+      await launched.close().catch(() => undefined);
+      await rm(profile, { recursive: true, force: true });
+    };
+    return { context, page, consoleLines, dispose };
+  } catch (err) {
+    await context?.close().catch(() => undefined);
+    await rm(profile, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** A headless Chromium showing noVNC connected to a WebSocket URL. */
 export class NoVncBrowser {
   private constructor(
     readonly context: BrowserContext,
     readonly page: Page,
     private readonly server: Server,
-    private readonly profile: string,
+    private readonly dispose: () => Promise<void>,
     readonly consoleLines: string[],
   ) {}
 
   /** Launches Chromium (fresh profile), loads the page and connects noVNC to `wsUrl`. */
   static async open(wsUrl: string, options: { password?: string } = {}): Promise<NoVncBrowser> {
     const { server, url } = await startPageServer();
-    const profile = await mkdtemp(join(tmpdir(), 'vdi-chromium-'));
-    let context: BrowserContext | undefined;
+    let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1280, height: 1000 },
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          '--disable-sync',
-        ],
-      });
-      const page = context.pages()[0] ?? (await context.newPage());
-      const lines: string[] = [];
-      page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
-      page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+      browser = await launchChromium();
+      const { context, page, consoleLines, dispose } = browser;
       await page.goto(url);
       await page.waitForFunction('window.vdiReady === true', undefined, { timeout: 15_000 });
       await page.evaluate(`vdi.connect(${JSON.stringify(wsUrl)}, ${JSON.stringify(options.password ?? null)})`);
-      return new NoVncBrowser(context, page, server, profile, lines);
+      return new NoVncBrowser(context, page, server, dispose, consoleLines);
     } catch (err) {
-      await context?.close().catch(() => undefined);
+      await browser?.dispose();
       server.close();
-      await rm(profile, { recursive: true, force: true });
       throw err;
     }
   }
@@ -190,9 +211,8 @@ export class NoVncBrowser {
 
   async close(): Promise<void> {
     await this.page.evaluate('vdi.disconnect()').catch(() => undefined);
-    await this.context.close().catch(() => undefined);
+    await this.dispose();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await rm(this.profile, { recursive: true, force: true });
   }
 }

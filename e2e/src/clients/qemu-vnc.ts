@@ -41,6 +41,8 @@ export interface QemuVncOptions {
   listen: string;
   /** --websocket HOST:PORT */
   websocket?: string;
+  /** --http HOST:PORT (web console, API, probes, metrics) */
+  http?: string;
   /** Further arguments (--password-file, --tls-cert, …). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -55,6 +57,8 @@ export class QemuVnc extends ServerProcess {
     readonly host: string,
     readonly port: number,
     readonly wsPort: number | undefined,
+    /** http://HOST:PORT/ of --http. */
+    readonly httpUrl: string | undefined,
   ) {
     super(proc, 'qemu-vnc');
   }
@@ -73,11 +77,12 @@ function cliArgs(options: QemuVncOptions): string[] {
     '--listen',
     options.listen,
     ...(options.websocket ? ['--websocket', options.websocket] : []),
+    ...(options.http ? ['--http', options.http] : []),
     ...(options.args ?? []),
   ];
 }
 
-/** Starts qemu-vnc and waits for its "RFB on HOST:PORT" line (and the WebSocket one if asked). */
+/** Starts qemu-vnc and waits for its "RFB on HOST:PORT" line (and the WebSocket and web console ones if asked). */
 export async function startQemuVnc(options: QemuVncOptions): Promise<QemuVnc> {
   const proc = new Background(process.execPath, cliArgs(options), {
     env: { ...process.env, ...options.env },
@@ -90,7 +95,11 @@ export async function startQemuVnc(options: QemuVncOptions): Promise<QemuVnc> {
       const ws = await proc.waitForOutput(/RFB over WebSocket on (\S+):(\d+)\n/, { what: '"RFB over WebSocket on HOST:PORT"' });
       wsPort = Number(ws[2]);
     }
-    return new QemuVnc(proc, m[1], Number(m[2]), wsPort);
+    let httpUrl: string | undefined;
+    if (options.http) {
+      httpUrl = (await proc.waitForOutput(/web console on (http:\/\/\S+\/)\n/, { what: '"web console on http://HOST:PORT/"' }))[1];
+    }
+    return new QemuVnc(proc, m[1], Number(m[2]), wsPort, httpUrl);
   } catch (err) {
     await proc.stop('SIGKILL');
     throw err;

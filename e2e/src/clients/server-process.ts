@@ -31,6 +31,22 @@ export function ensurePackagesBuilt(names: readonly string[]): void {
   }
 }
 
+/**
+ * A log line as a person reads it: our CLIs write JSON lines when stderr is not a terminal
+ * (display-core's log.ts), shown here as "process: level: msg" — the terminal format — so
+ * tests match messages the same way in either format. Other lines pass unchanged.
+ */
+export function readableLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const entry = JSON.parse(line) as { process?: unknown; level?: unknown; msg?: unknown };
+    if (typeof entry.msg !== 'string' || typeof entry.level !== 'string') return line;
+    return `${String(entry.process)}: ${entry.level}: ${entry.msg}`;
+  } catch {
+    return line;
+  }
+}
+
 /** A running server CLI (qemu-vnc, qemu-rdp). */
 export class ServerProcess {
   constructor(
@@ -43,8 +59,13 @@ export class ServerProcess {
     return this.proc.pid;
   }
 
-  /** Everything the server wrote to stderr (its log) so far. */
+  /** Everything the server wrote to stderr (its log) so far, lines made readable (see readableLogLine). */
   get stderr(): string {
+    return this.proc.stderr.split('\n').map(readableLogLine).join('\n');
+  }
+
+  /** Exactly what the server wrote to stderr. */
+  get rawStderr(): string {
     return this.proc.stderr;
   }
 
@@ -58,7 +79,8 @@ export class ServerProcess {
     return this.proc.stderr
       .slice(mark)
       .split('\n')
-      .filter((l) => l.length > 0);
+      .filter((l) => l.length > 0)
+      .map(readableLogLine);
   }
 
   /** Waits for a log line matching `pattern` after `mark`. */

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DisplayError, QemuDisplay, type LogLevel } from './display.js';
 import { pressCombo, typeText } from './input.js';
+import { createProcessLogger } from './log.js';
 import { framebufferToPng } from './screenshot.js';
 
 const USAGE = `Usage: qemu-display <command> [options]
@@ -56,12 +57,15 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'screenshot' && !values.output) throw new UsageError('screenshot needs --output FILE.png');
   if ((command === 'type' || command === 'key') && args.length !== 1) throw new UsageError(`${command} needs exactly one argument`);
 
+  // Progress goes to the log (JSON lines unless stderr is a terminal, see log.ts); the
+  // command's outcome is its exit code and, on failure, one plain line (main's catch).
+  const logLine = createProcessLogger({ process: 'qemu-display', verbose: true });
   const display = new QemuDisplay({
     address,
     console: consoleId,
     vm: values.vm,
     log: (level: LogLevel, message: string) => {
-      if (values.verbose || level === 'error') process.stderr.write(`qemu-display: ${level}: ${message}\n`);
+      if (values.verbose || level === 'error') logLine(level, message);
     },
   }).start();
   try {

@@ -3,19 +3,36 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
+import {
+  ClipboardPeer,
+  createProcessLogger,
+  displayReadiness,
+  isLoopback,
+  OpsServer,
+  parseEndpoint,
+  QemuDisplay,
+  readSecretFile,
+  ServerMetrics,
+  type Endpoint,
+  type Logger,
+} from '@vdi-sidecar/display-core';
 import type { SharePolicy } from './server/session.js';
 import { VncServer } from './server/vnc-server.js';
+import { WebConsole } from './web/web-console.js';
 
 const USAGE = `Usage: qemu-vnc [options]
 
 Serves the console of a QEMU VM started with -display dbus to VNC clients (RFB 3.3–3.8,
-Raw/Hextile/Zlib/ZRLE/Tight/TightPNG) over TCP and, optionally, WebSocket (noVNC).
+Raw/Hextile/Zlib/ZRLE/Tight/TightPNG) over TCP and, optionally, WebSocket (noVNC) and a
+web console in the browser.
 
 Options (environment variable in brackets):
   --dbus-address ADDR     D-Bus address of QEMU's display [DBUS_DISPLAY_ADDRESS]
   --listen HOST:PORT      RFB over TCP (default 127.0.0.1:5900) [QEMU_VNC_LISTEN]
   --websocket HOST:PORT   RFB over WebSocket, binary subprotocol (default: off) [QEMU_VNC_WEBSOCKET]
+  --http HOST:PORT        web console (page at /, its RFB WebSocket at /websockify),
+                          /api/vm, /screenshot.png?console=N, and for Kubernetes and
+                          Prometheus /healthz, /readyz, /metrics (default: off) [QEMU_VNC_HTTP]
   --console N             console number (default 0) [QEMU_VNC_CONSOLE]
   --vm NAME|UUID          which VM, when several share the bus [QEMU_VNC_VM]
   --password-file FILE    require VNC Authentication with the password in FILE [QEMU_VNC_PASSWORD_FILE]
@@ -30,7 +47,13 @@ Options (environment variable in brackets):
 
 Without a password, VeNCrypt TLSNone and the None security type are offered; with one,
 VNC Authentication (and VeNCrypt TLSVnc/X509Vnc) only. Failed authentications are limited
-to 5 per minute per client address.
+to 5 per minute per client address. With a password the web console's page asks for it,
+and /api/vm and /screenshot.png want it as HTTP Basic credentials (any user name) or as
+"Authorization: Bearer PASSWORD"; /healthz, /readyz and /metrics are always open. The
+--http port speaks plain HTTP: beyond loopback put it behind a TLS-terminating proxy.
+
+Log: one line per event on stderr, JSON ({"time","level","process","msg"}) unless stderr
+is a terminal; VDI_LOG_FORMAT=json|text|auto chooses.
 
 Exit codes: 0 after SIGTERM/SIGINT, 1 when a listener cannot be opened, 2 bad usage.`;
 
@@ -45,6 +68,7 @@ function main(argv: string[]): Promise<number> | number {
       'dbus-address': { type: 'string' },
       listen: { type: 'string' },
       websocket: { type: 'string' },
+      http: { type: 'string' },
       console: { type: 'string' },
       vm: { type: 'string' },
       'password-file': { type: 'string' },
@@ -66,6 +90,8 @@ function main(argv: string[]): Promise<number> | number {
   const listen = endpointArg(values.listen ?? env.QEMU_VNC_LISTEN ?? '127.0.0.1:5900', '--listen');
   const wsText = values.websocket ?? env.QEMU_VNC_WEBSOCKET;
   const websocket = wsText ? endpointArg(wsText, '--websocket') : undefined;
+  const httpText = values.http ?? env.QEMU_VNC_HTTP;
+  const http = httpText ? endpointArg(httpText, '--http') : undefined;
   const consoleText = values.console ?? env.QEMU_VNC_CONSOLE ?? '0';
   const consoleId = Number(consoleText);
   if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
@@ -81,7 +107,7 @@ function main(argv: string[]): Promise<number> | number {
   const password = passwordFile ? readPassword(passwordFile) : undefined;
   const tls = certFile && keyFile ? createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) }) : undefined;
 
-  for (const ep of [listen, websocket]) {
+  for (const ep of [listen, websocket, http]) {
     if (ep && !isLoopback(ep.host) && !password && !tls && !insecure) {
       throw new UsageError(
         `refusing to listen on ${ep.host}:${ep.port}, beyond loopback, without authentication: give --password-file (and --tls-cert/--tls-key), or --insecure if you really mean it`,
@@ -89,36 +115,59 @@ function main(argv: string[]): Promise<number> | number {
     }
   }
 
-  const log = (level: string, message: string) => {
-    if (level !== 'debug' || verbose) process.stderr.write(`qemu-vnc: ${level}: ${message}\n`);
-  };
-  const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_VNC_VM, placeholder: true, log }).start();
+  log = createProcessLogger({ process: 'qemu-vnc', verbose });
+  const vm = values.vm ?? env.QEMU_VNC_VM;
+  const display = new QemuDisplay({ address, console: consoleId, vm, placeholder: true, log }).start();
   const clipboard = new ClipboardPeer(display);
   clipboard.on('error', (message) => log('warn', message));
-  const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, log });
-  return serve(server, display, listen, websocket);
+  const metrics = new ServerMetrics({ display });
+  const vnc = metrics.for('vnc');
+  const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, metrics: vnc, log });
+  let ops: OpsServer | undefined;
+  if (http) {
+    const web = new WebConsole({ server, display, busAddress: address, vm, password, metrics: vnc });
+    ops = new OpsServer({ readiness: displayReadiness(display), metrics, routes: [web.route], upgrades: [web.upgrade], log });
+  }
+  return serve({ server, display, ops, listen, websocket, http });
 }
 
-async function serve(server: VncServer, display: QemuDisplay, listen: Endpoint, websocket: Endpoint | undefined): Promise<number> {
+async function serve(p: {
+  server: VncServer;
+  display: QemuDisplay;
+  ops: OpsServer | undefined;
+  listen: Endpoint;
+  websocket: Endpoint | undefined;
+  http: Endpoint | undefined;
+}): Promise<number> {
+  const { server, display, ops } = p;
+  const stop = async () => {
+    // Sessions first (they say goodbye on their sockets), then the HTTP side drops the rest.
+    const sessions = server.close();
+    await ops?.close();
+    await sessions;
+    display.close();
+  };
   try {
-    const bound = await server.listen(listen);
+    const bound = await server.listen(p.listen);
     process.stdout.write(`qemu-vnc: RFB on ${bound.host}:${bound.port}\n`);
-    if (websocket) {
-      const ws = await server.listenWebSocket(websocket);
+    if (p.websocket) {
+      const ws = await server.listenWebSocket(p.websocket);
       process.stdout.write(`qemu-vnc: RFB over WebSocket on ${ws.host}:${ws.port}\n`);
     }
+    if (ops && p.http) {
+      const h = await ops.listen(p.http);
+      process.stdout.write(`qemu-vnc: web console on http://${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}/\n`);
+    }
   } catch (err) {
-    process.stderr.write(`qemu-vnc: cannot listen: ${(err as Error).message}\n`);
-    await server.close();
-    display.close();
+    log('error', `cannot listen: ${(err as Error).message}`);
+    await stop();
     return 1;
   }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  await server.close();
-  display.close();
+  await stop();
   return 0;
 }
 
@@ -138,13 +187,16 @@ function readPassword(file: string): string {
   }
 }
 
+/** The process's log; until the options are read, without debug lines. */
+let log: Logger = createProcessLogger({ process: 'qemu-vnc' });
+
 Promise.resolve()
   .then(() => main(process.argv.slice(2)))
   .then(
     (code) => process.exit(code),
     (err: unknown) => {
       const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-      process.stderr.write(`qemu-vnc: ${(err as Error).message}${usage ? ' (see --help)' : ''}\n`);
+      log('error', `${(err as Error).message}${usage ? ' (see --help)' : ''}`);
       process.exit(usage ? 2 : 1);
     },
   );

@@ -13,7 +13,7 @@ export function parseEndpoint(text: string, flag: string): Endpoint {
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`${flag} takes HOST:PORT (e.g. 127.0.0.1:5900), not "${text}"`);
   }
-  const host = m[1] ?? (m[2] || '127.0.0.1');
+  const host = m[1] || m[2] || '127.0.0.1'; // a bare PORT matches with both groups empty
   return { host, port };
 }
 

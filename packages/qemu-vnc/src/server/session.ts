@@ -16,6 +16,7 @@ import {
   type AuthRateLimiter,
   type DamageConsumer,
   type PixelFormat,
+  type ProtocolMetrics,
   type QemuDisplay,
   type Rect,
 } from '@vdi-sidecar/display-core';
@@ -30,7 +31,7 @@ import {
   type RfbVersion,
 } from '../rfb/client-messages.js';
 import { ClipboardAction, ClipboardFormat, FenceFlag, PseudoEncoding, SecurityType, VeNCryptSubtype, DesktopSizeReason, DesktopSizeStatus } from '../rfb/constants.js';
-import { EncoderSet, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
+import { EncoderSet, encodingName, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
 import { RfbProtocolError } from '../rfb/errors.js';
 import {
   encodeAckRect,
@@ -63,12 +64,27 @@ import { ByteQueue } from './byte-queue.js';
 
 export type SharePolicy = 'allow' | 'disconnect' | 'refuse';
 
+/** How a client reached the server: plain TCP, the --websocket port, or the web console's. */
+export type VncTransport = 'tcp' | 'websocket' | 'web-console';
+
+export interface VncSessionOptions {
+  transport: VncTransport;
+  /**
+   * Confirm the QEMU Extended Key Event pseudo-encoding when the client asks for it, so its
+   * keys arrive as scancodes (the physical key: every keyboard layout works, the guest's
+   * layout decides the character). Only for clients known to send real scancodes — noVNC
+   * in a browser takes them from KeyboardEvent.code; see schedule() for why not others.
+   */
+  qemuKeyEvents: boolean;
+}
+
 /** What a session needs from the server that owns it. */
 export interface SessionHost {
   readonly display: QemuDisplay;
   readonly clipboard: ClipboardPeer | undefined;
   readonly security: VncSecurity;
   readonly limiter: AuthRateLimiter;
+  readonly metrics: ProtocolMetrics | undefined;
   /** Anonymous-DH TLS context for the TLSNone/TLSVnc VeNCrypt subtypes. */
   readonly anonymousTls: SecureContext;
   desktopName(): string;
@@ -125,15 +141,19 @@ export class VncSession {
   private pendingGuestText: string | undefined;
   private refuseAtVersion: string | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private qemuKeyEventsConfirmed = false;
   private readonly unsubscribe: Array<() => void> = [];
   /** Bytes and FramebufferUpdates sent, for metrics and tests. */
   readonly stats = { bytes: 0, updates: 0, rects: 0 };
+  /** When the client got past the handshake (ClientInit), for /api/vm. */
+  connectedAt: Date | undefined;
 
   constructor(
     id: number,
     stream: Duplex,
     readonly remoteAddress: string,
     private readonly host: SessionHost,
+    readonly options: VncSessionOptions = { transport: 'tcp', qemuKeyEvents: false },
   ) {
     this.id = id;
     this.stream = stream;
@@ -157,6 +177,7 @@ export class VncSession {
   /** Closes the connection with a log line saying why. */
   close(reason: string, level: 'info' | 'warn' = 'info'): void {
     if (this.phase.name === 'closed') return;
+    if (this.phase.name === 'normal') this.host.metrics?.clientDisconnected();
     this.phase = { name: 'closed' };
     clearTimeout(this.handshakeTimer);
     this.host.log(level, `client ${this.id} (${this.remoteAddress}): ${reason}`);
@@ -200,6 +221,7 @@ export class VncSession {
   private write(data: Buffer): boolean {
     if (this.phase.name === 'closed') return false;
     this.stats.bytes += data.length;
+    this.host.metrics?.sent(data.length);
     return this.stream.write(data);
   }
 
@@ -353,6 +375,7 @@ export class VncSession {
       return;
     }
     this.host.limiter.fail(this.remoteAddress);
+    this.host.metrics?.authFailed();
     this.write(encodeSecurityResult(this.version, false, 'Authentication failed: wrong password'));
     this.close('authentication failed: wrong password', 'warn');
   }
@@ -397,6 +420,8 @@ export class VncSession {
     this.clientHeight = fb.height;
     this.write(encodeServerInit(fb.width, fb.height, this.pixelFormat, this.host.desktopName()));
     this.phase = { name: 'normal' };
+    this.connectedAt = new Date();
+    this.host.metrics?.clientConnected();
     this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
     const onCursor = () => {
       this.pendingCursor = true;
@@ -610,11 +635,12 @@ export class VncSession {
     if (unsent > this.congestionLimit()) return; // 'drain' schedules again
     const fb = this.host.display.framebuffer;
     const sizeChanged = fb.width !== this.clientWidth || fb.height !== this.clientHeight;
-    // QEMU Extended Key Events are not confirmed (rfbproto: an empty rectangle of that
-    // encoding): clients then send keysyms, mapped to the guest's US layout here. With
-    // scancodes, synthetic input (xdotool's "\n" on a scratch keycode, browsers' key
-    // events typed without Shift) reaches the guest as the wrong keys.
-    if (!sizeChanged && !this.extendedMouseButtonsWanted() && !this.pendingCursor && !this.pendingLeds && !this.pendingDesktopSize && !this.damage?.hasDamage()) return;
+    // QEMU Extended Key Events are confirmed (rfbproto: an empty rectangle of that
+    // encoding) only where options.qemuKeyEvents says so: other clients send keysyms,
+    // mapped to the guest's US layout here. With scancodes, synthetic input (xdotool's "\n"
+    // on a scratch keycode, browsers' key events typed without Shift) reaches the guest as
+    // the wrong keys; the web console's page is a real browser's real keyboard.
+    if (!sizeChanged && !this.extendedMouseButtonsWanted() && !this.qemuKeyEventsWanted() && !this.pendingCursor && !this.pendingLeds && !this.pendingDesktopSize && !this.damage?.hasDamage()) return;
     this.encoding = true;
     setImmediate(() => {
       this.sendUpdate().then(
@@ -674,6 +700,11 @@ export class VncSession {
       out.push(encodeAckRect(PseudoEncoding.ExtendedMouseButtons));
       rects++;
     }
+    if (this.qemuKeyEventsWanted()) {
+      this.qemuKeyEventsConfirmed = true;
+      out.push(encodeAckRect(PseudoEncoding.QemuExtendedKeyEvent));
+      rects++;
+    }
 
     const visible: Rect = { x: 0, y: 0, w: Math.min(fb.width, this.clientWidth), h: Math.min(fb.height, this.clientHeight) };
     const damaged = this.damage.take(visible).map((r) => clip(r, visible)).filter((r): r is Rect => r !== undefined);
@@ -681,13 +712,22 @@ export class VncSession {
 
     const encoder = this.encoders.get(this.prefs.encoding);
     const opts = { pixelFormat: this.pixelFormat, compressLevel: this.prefs.compressLevel, qualityLevel: this.prefs.qualityLevel };
-    for (const r of damaged) rects += await encoder.encode(fb, r, opts, out);
+    if (damaged.length) {
+      const started = process.hrtime.bigint();
+      for (const r of damaged) rects += await encoder.encode(fb, r, opts, out);
+      this.host.metrics?.encoded(encodingName(this.prefs.encoding), Number(process.hrtime.bigint() - started) / 1e9);
+    }
 
     if (this.phase.name !== 'normal') return;
     this.write(Buffer.concat([encodeFramebufferUpdateHeader(rects), ...out]));
+    this.host.metrics?.frameSent();
     this.stats.updates++;
     this.stats.rects += rects;
     if (!this.continuous) this.updateWanted = false;
+  }
+
+  private qemuKeyEventsWanted(): boolean {
+    return this.options.qemuKeyEvents && !this.qemuKeyEventsConfirmed && this.prefs.requested.has(PseudoEncoding.QemuExtendedKeyEvent);
   }
 
   private extendedMouseButtonsWanted(): boolean {

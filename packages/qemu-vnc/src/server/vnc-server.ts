@@ -1,13 +1,13 @@
 // The VNC server: accepts RFB clients over TCP and WebSocket, applies the share policy,
 // and hands each connection to a VncSession that speaks for one VM console.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay, type UpgradeRoute } from '@vdi-sidecar/display-core';
+import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { VncSecurity } from './auth.js';
-import { VncSession, type SessionHost, type SharePolicy } from './session.js';
+import { VncSession, type SessionHost, type SharePolicy, type VncSessionOptions, type VncTransport } from './session.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -16,14 +16,29 @@ export interface VncServerOptions {
   clipboard?: ClipboardPeer;
   security: VncSecurity;
   sharePolicy?: SharePolicy;
+  metrics?: ProtocolMetrics;
   log?: LogFn;
 }
+
+/** A connected client, as /api/vm lists it. */
+export interface VncClientInfo {
+  id: number;
+  protocol: 'vnc';
+  transport: VncTransport;
+  address: string;
+  shared: boolean;
+  connectedAt: string;
+}
+
+/** WebSocket messages up to this size; RFB client messages are small (clipboard ≤ 1 MiB). */
+const WS_MAX_PAYLOAD = 4 << 20;
 
 export class VncServer implements SessionHost {
   readonly display: QemuDisplay;
   readonly clipboard: ClipboardPeer | undefined;
   readonly security: VncSecurity;
   readonly limiter = new AuthRateLimiter();
+  readonly metrics: ProtocolMetrics | undefined;
   /** TLSNone/TLSVnc: anonymous Diffie-Hellman, as gtk-vnc and TigerVNC implement them. */
   readonly anonymousTls: SecureContext = createSecureContext({
     ciphers: 'ADH:AECDH:@SECLEVEL=0',
@@ -35,6 +50,7 @@ export class VncServer implements SessionHost {
   private readonly sharePolicy: SharePolicy;
   private readonly logFn: LogFn;
   private readonly servers: Array<Server | HttpServer> = [];
+  private readonly webSocketServers: WebSocketServer[] = [];
   private nextId = 1;
 
   constructor(opts: VncServerOptions) {
@@ -42,6 +58,7 @@ export class VncServer implements SessionHost {
     this.clipboard = opts.clipboard;
     this.security = opts.security;
     this.sharePolicy = opts.sharePolicy ?? 'allow';
+    this.metrics = opts.metrics;
     this.logFn = opts.log ?? (() => undefined);
   }
 
@@ -67,16 +84,50 @@ export class VncServer implements SessionHost {
     const http = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('This port speaks RFB over WebSocket.\n');
     });
+    const wss = this.webSocketServer({ server: http }, { transport: 'websocket', qemuKeyEvents: false });
+    this.webSocketServers.push(wss);
+    return this.bind(http, endpoint);
+  }
+
+  /**
+   * RFB over WebSocket at `path` of another HTTP server (the web console's), for mounting
+   * on an OpsServer. Its clients get `options` (the console's page sends real scancodes).
+   */
+  webSocketRoute(path: string, options: VncSessionOptions): UpgradeRoute {
+    const wss = this.webSocketServer({ noServer: true }, options);
+    this.webSocketServers.push(wss);
+    return (req, socket, head, url) => {
+      if (url.pathname !== path) return false;
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      return true;
+    };
+  }
+
+  /** Clients past the handshake. */
+  clients(): VncClientInfo[] {
+    return [...this.sessions]
+      .filter((s) => s.isActive)
+      .map((s) => ({
+        id: s.id,
+        protocol: 'vnc',
+        transport: s.options.transport,
+        address: s.remoteAddress,
+        shared: s.shared,
+        connectedAt: (s.connectedAt ?? new Date()).toISOString(),
+      }));
+  }
+
+  private webSocketServer(where: { server: HttpServer } | { noServer: true }, options: VncSessionOptions): WebSocketServer {
     const wss = new WebSocketServer({
-      server: http,
-      maxPayload: 4 << 20,
+      ...where,
+      maxPayload: WS_MAX_PAYLOAD,
       handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
     });
-    wss.on('connection', (ws, req) => {
+    wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
       const stream = createWebSocketStream(ws);
-      this.accept(stream, req.socket.remoteAddress ?? 'unknown');
+      this.accept(stream, req.socket.remoteAddress ?? 'unknown', options);
     });
-    return this.bind(http, endpoint);
+    return wss;
   }
 
   admit(session: VncSession, shared: boolean): string | undefined {
@@ -98,11 +149,12 @@ export class VncServer implements SessionHost {
 
   async close(): Promise<void> {
     for (const s of [...this.sessions]) s.close('server shutting down');
+    for (const wss of this.webSocketServers) wss.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
-  private accept(stream: Duplex, remoteAddress: string): void {
-    const session = new VncSession(this.nextId++, stream, remoteAddress, this);
+  private accept(stream: Duplex, remoteAddress: string, options: VncSessionOptions = { transport: 'tcp', qemuKeyEvents: false }): void {
+    const session = new VncSession(this.nextId++, stream, remoteAddress, this, options);
     this.sessions.add(session);
   }
 

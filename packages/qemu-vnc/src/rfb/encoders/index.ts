@@ -24,6 +24,20 @@ const FACTORIES = new Map<number, () => RectEncoder>([
   [Encoding.TightPNG, () => new TightPngEncoder()],
 ]);
 
+const NAMES = new Map<number, string>([
+  [Encoding.Raw, 'raw'],
+  [Encoding.Hextile, 'hextile'],
+  [Encoding.Zlib, 'zlib'],
+  [Encoding.Tight, 'tight'],
+  [Encoding.ZRLE, 'zrle'],
+  [Encoding.TightPNG, 'tightpng'],
+]);
+
+/** Lower-case name of a pixel encoding ("zrle"), as metrics label it. */
+export function encodingName(encoding: number): string {
+  return NAMES.get(encoding) ?? String(encoding);
+}
+
 /** The pixel encodings this server can produce. */
 export const SUPPORTED_ENCODINGS: readonly number[] = [...FACTORIES.keys()];
 
