@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the e2e test guest from Debian packages alone: the Debian 12 kernel (vmlinuz) and
 # a busybox initramfs (initrd.gz) with the few modules the tests load (PS/2 mouse, USB
-# tablet, bochs DRM, virtio GPU, AC97, virtio console), the vdi-* helper commands from ./bin
+# tablet, virtio multi-touch, bochs DRM, virtio GPU, AC97, virtio console), the vdi-* helper commands from ./bin
 # and the clipboard agent from ./vdagent (a static C program, compiled here with the host's
 # gcc).
 #
@@ -24,6 +24,7 @@ MODULES=(
   virtio_gpu
   snd_intel8x0 snd_pcm_oss
   virtio_pci virtio_console
+  virtio_input
 )
 
 hash=$(cd "$here" && sha256sum build-guest.sh init bin/* vdagent/* | sha256sum | cut -c1-16)
