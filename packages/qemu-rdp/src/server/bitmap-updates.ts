@@ -3,7 +3,7 @@
 // length), each tile is encoded with the session's codec, and the tiles are packed into updates
 // no larger than the client's reassembly buffer (MS-RDPBCGR 2.2.7.2.6), then fast-path frames.
 import type { Framebuffer, Rect } from '@vdi-sidecar/display-core';
-import { encodeBitmap, type BitmapSession } from '../codec/index.js';
+import { encodeBitmap, selectBitmapCodec, type BitmapCodecName, type BitmapSession } from '../codec/index.js';
 import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
 import { encodeFastPathUpdates, FastPathUpdateCode } from '../pdu/fast-path.js';
 
@@ -23,17 +23,14 @@ export function tilesOf(r: Rect, tileHeight = TILE_SIZE): Rect[] {
 /** Room for the update's and the rectangle's own headers inside the client's reassembly buffer. */
 const UPDATE_OVERHEAD = 64;
 
-export interface BitmapUpdateStats {
-  tiles: number;
-  bytes: number;
-}
-
 export class BitmapUpdateEncoder {
   /**
    * A client without a large reassembly buffer (no Multifragment Update set: 16 KiB) cannot take
    * a 64×64 tile uncompressed at 32 bpp; its tiles get fewer rows.
    */
   private readonly tileHeight: number;
+  /** The codec the session's depth and compression choose (tiles may still fall back to uncompressed). */
+  readonly codecName: BitmapCodecName;
 
   constructor(
     private readonly session: BitmapSession,
@@ -44,10 +41,11 @@ export class BitmapUpdateEncoder {
   ) {
     const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
     this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
+    this.codecName = selectBitmapCodec(session).name;
   }
 
   /** Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`. */
-  encode(fb: Framebuffer, rects: readonly Rect[], stats?: BitmapUpdateStats): Buffer[] {
+  encode(fb: Framebuffer, rects: readonly Rect[]): Buffer[] {
     const bitmaps: BitmapRect[] = [];
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
@@ -63,10 +61,6 @@ export class BitmapUpdateEncoder {
           compressed: b.compressed,
           data: b.data,
         });
-        if (stats) {
-          stats.tiles++;
-          stats.bytes += b.data.length;
-        }
       }
     }
     if (bitmaps.length === 0) return [];

@@ -3,7 +3,7 @@
 // socket after X.224 negotiation, with this server's certificate.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type QemuDisplay } from '@vdi-sidecar/display-core';
+import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay } from '@vdi-sidecar/display-core';
 import { subjectPublicKeyOf } from '../nla/index.js';
 import { RdpSession } from './session.js';
 
@@ -25,6 +25,8 @@ export interface RdpServerOptions {
   credentials?: RdpCredentials;
   /** Send planar / interleaved RLE bitmaps (default true); false: uncompressed only. */
   bitmapCompression?: boolean;
+  /** Prometheus counters for protocol "rdp" (display-core's ServerMetrics). */
+  metrics?: ProtocolMetrics;
   log?: LogFn;
 }
 
@@ -38,6 +40,7 @@ export interface RdpSessionHost {
   readonly bitmapCompression: boolean;
   /** The TLS certificate's public key, which NLA binds its exchange to. */
   readonly serverPublicKey: Buffer;
+  readonly metrics: ProtocolMetrics | undefined;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -49,6 +52,7 @@ export class RdpServer implements RdpSessionHost {
   readonly credentials: RdpCredentials | undefined;
   readonly bitmapCompression: boolean;
   readonly serverPublicKey: Buffer;
+  readonly metrics: ProtocolMetrics | undefined;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -62,6 +66,7 @@ export class RdpServer implements RdpSessionHost {
     this.credentials = opts.credentials;
     this.bitmapCompression = opts.bitmapCompression ?? true;
     this.serverPublicKey = subjectPublicKeyOf(opts.tls.cert);
+    this.metrics = opts.metrics;
     this.logFn = opts.log ?? (() => undefined);
   }
 

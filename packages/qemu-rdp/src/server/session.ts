@@ -189,7 +189,9 @@ export class RdpSession {
   };
 
   private write(data: Buffer): void {
-    if (this.phase.name !== 'closed') this.stream.write(data);
+    if (this.phase.name === 'closed') return;
+    this.stream.write(data);
+    this.host.metrics?.sent(data.length);
   }
 
   /** MCS Send Data Indication from the server channel to the user, on `channelId`. */
@@ -262,7 +264,10 @@ export class RdpSession {
     const step = acceptor.step(message);
     if (step.reply) this.write(step.reply);
     if (step.failed) {
-      if (step.failed.kind === 'logon-failure') this.host.limiter.fail(this.remoteAddress);
+      if (step.failed.kind === 'logon-failure') {
+        this.host.limiter.fail(this.remoteAddress);
+        this.host.metrics?.authFailed();
+      }
       this.stream.end();
       this.close(`authentication failed (NLA): ${step.failed.reason}`, 'warn');
       return;
@@ -405,6 +410,7 @@ export class RdpSession {
       const userOk = expected.username === '' || sameSecret(expected.username, info.userName);
       if (!userOk || !sameSecret(expected.password, info.password)) {
         this.host.limiter.fail(this.remoteAddress);
+        this.host.metrics?.authFailed();
         this.close(`authentication failed for ${who}`, 'warn');
         return;
       }
@@ -523,6 +529,8 @@ export class RdpSession {
     }
     const display = this.host.display;
     const fb = display.framebuffer;
+    this.host.metrics?.clientConnected();
+    this.cleanups.push(() => this.host.metrics?.clientDisconnected());
     this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
     const onResize = () => this.schedule();
     const onLeds = (mask: number) => this.sendLeds(mask);
@@ -595,7 +603,11 @@ export class RdpSession {
     if (fb.width === 0 || fb.height === 0) return;
     const rects: Rect[] = this.damage.take();
     if (rects.length === 0) return;
-    for (const frame of this.encoder.encode(fb, rects)) this.write(frame);
+    const started = process.hrtime.bigint();
+    const frames = this.encoder.encode(fb, rects);
+    this.host.metrics?.encoded(this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const frame of frames) this.write(frame);
+    this.host.metrics?.frameSent();
     if (this.damage.hasDamage()) this.schedule();
   }
 
