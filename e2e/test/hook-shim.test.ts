@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readableLogLine } from '../src/clients/server-process.js';
 import { E2E_DIR, REPO_DIR } from '../src/paths.js';
 
 const PACKAGE_DIR = join(REPO_DIR, 'packages', 'hook-shim');
@@ -136,7 +137,9 @@ function wellFormed(xml: string): boolean {
 interface Served {
   child: ChildProcess;
   socket: string;
+  /** Its log, lines made readable (see readableLogLine). */
   stderr: () => string;
+  rawStderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -165,7 +168,8 @@ async function startServe(socketDir: string, extraArgs: string[] = []): Promise<
     });
   });
   expect(address).toBe(`unix://${join(socketDir, `${CONTAINER_NAME}.sock`)}`);
-  return { child, socket: address.slice('unix://'.length), stderr: () => stderr, exited };
+  // Its log is JSON lines (stderr is a pipe): read as "hook-shim: level: message".
+  return { child, socket: address.slice('unix://'.length), rawStderr: () => stderr, stderr: () => stderr.split('\n').map(readableLogLine).join('\n'), exited };
 }
 
 async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -316,6 +320,20 @@ describe('hook-shim serve, process life', () => {
       expect(await served.exited).toBe(0);
       expect(existsSync(served.socket)).toBe(false);
     }
+  });
+
+  it('answers Kubernetes probes on --http while it serves; its log is JSON lines', async () => {
+    const served = await startServe(join(tmp, 'probes'), ['--http', '127.0.0.1:0']);
+    running.push(served.child);
+    await waitFor(() => /probes on http:\/\/127\.0\.0\.1:\d+\//.test(served.stderr()), 'the probes address');
+    const base = /probes on (http:\/\/127\.0\.0\.1:\d+)\//.exec(served.stderr())![1];
+    const health = await fetch(`${base}/healthz`);
+    const ready = await fetch(`${base}/readyz`);
+    expect([health.status, ready.status]).toEqual([200, 200]);
+    const raw = served.rawStderr().split('\n').filter((l) => l.length > 0);
+    for (const line of raw) expect(Object.keys(JSON.parse(line) as object)).toEqual(['time', 'level', 'process', 'msg']);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
   });
 
   it('takes over the socket of a killed predecessor, and refuses a live one', async () => {

@@ -7,10 +7,11 @@ import { parseArgs } from 'node:util';
 import { isHookInputError, onDefineDomain, type DefineDomainOutcome } from './hook.js';
 import { unixBusAddress } from './domain/index.js';
 import { startHookServer, type HookServer, type LogLevel } from './grpc/index.js';
+import { createProcessLogger, OpsServer, parseEndpoint, type Endpoint } from '@vdi-sidecar/display-core';
 
 const USAGE = `Usage:
   hook-shim serve [--socket-dir DIR] [--name NAME] [--bus-path PATH] [--config-out FILE]
-                  [--pre-cloud-init-iso]
+                  [--pre-cloud-init-iso] [--http HOST:PORT]
   hook-shim onDefineDomain --vmi JSON --domain XML [--bus-path PATH]
   hook-shim preCloudInitIso --vmi JSON --cloud-init JSON
   hook-shim --help
@@ -31,7 +32,10 @@ answered with INVALID_ARGUMENT. Shutdown (v1alpha3), SIGTERM and SIGINT stop it.
                          there as JSON (not directly in DIR: virt-launcher dials every file
                          there) [HOOK_SHIM_CONFIG_OUT]
   --pre-cloud-init-iso   also subscribe to PreCloudInitIso (answered unchanged)
-Once serving, the socket's address (unix:///…) is printed on stdout; log lines go to stderr.
+  --http HOST:PORT       Kubernetes probes /healthz (the process works) and /readyz (the hook
+                         socket serves) over HTTP (default: off) [HOOK_SHIM_HTTP]
+Once serving, the socket's address (unix:///…) is printed on stdout; log lines go to stderr
+(JSON lines unless stderr is a terminal; VDI_LOG_FORMAT=json|text overrides).
 
 onDefineDomain: script mode for KubeVirt's stock sidecar-shim, which runs
 "onDefineDomain --vmi JSON --domain XML" and defines what it prints: prints the rewritten
@@ -64,8 +68,10 @@ function checkBusPath(path: string): string {
   return path;
 }
 
+const processLog = createProcessLogger({ process: 'hook-shim' });
+
 function logLine(level: LogLevel, message: string): void {
-  process.stderr.write(`hook-shim: ${level === 'info' ? '' : `${level}: `}${message}\n`);
+  processLog(level, message);
 }
 
 async function writeConfig(file: string, outcome: DefineDomainOutcome): Promise<void> {
@@ -89,8 +95,17 @@ async function serve(argv: string[], env: Env): Promise<number> {
       'bus-path': { type: 'string' },
       'config-out': { type: 'string' },
       'pre-cloud-init-iso': { type: 'boolean' },
+      http: { type: 'string' },
     },
   });
+  const httpText = values.http ?? env.HOOK_SHIM_HTTP;
+  let http: Endpoint | undefined;
+  try {
+    http = httpText ? parseEndpoint(httpText, '--http') : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+
   const socketDir = resolve(values['socket-dir'] ?? env.HOOK_SHIM_SOCKET_DIR ?? DEFAULT_SOCKET_DIR);
   const name = values.name ?? env.HOOK_SHIM_NAME ?? (env.CONTAINER_NAME || 'vdi-sidecar');
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UsageError(`--name takes letters, digits, '.', '_' and '-', not "${name}"`);
@@ -102,11 +117,13 @@ async function serve(argv: string[], env: Env): Promise<number> {
   }
 
   let server: HookServer | undefined;
+  let ops: OpsServer | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (why: string): Promise<number> =>
     (stopping ??= (async () => {
       logLine('info', `stopping (${why})`);
       await server?.close();
+      await ops?.close();
       return 0;
     })());
   let stopped!: (code: number) => void;
@@ -138,6 +155,17 @@ async function serve(argv: string[], env: Env): Promise<number> {
   if (stopping) {
     await server.close();
     return done;
+  }
+  if (http) {
+    const hooks = server;
+    ops = new OpsServer({ readiness: () => (stopping ? { ready: false, reason: 'stopping' } : { ready: true }), log: processLog });
+    try {
+      const bound = await ops.listen(http);
+      logLine('info', `probes on http://${bound.host}:${bound.port}/healthz and /readyz`);
+    } catch (err) {
+      await hooks.close();
+      throw new InputError(`cannot listen on ${http.host}:${http.port} for --http: ${(err as Error).message}`);
+    }
   }
   logLine('info', `serving KubeVirt hooks as "${name}" on ${server.address}; D-Bus display at ${unixBusAddress(busPath)}`);
   process.stdout.write(`${server.address}\n`);
