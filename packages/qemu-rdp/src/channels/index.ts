@@ -2,13 +2,14 @@
 // data (static) or opens over drdynvc (dynamic). A channel the client asks for that is not here
 // is joined but ignored.
 import { createDrdynvcChannel, type DynamicChannelType } from './drdynvc.js';
+import { DISPLAY_CONTROL_CHANNEL } from './display-control.js';
 import type { StaticChannelFactory } from './static-channel.js';
 
 /** Dynamic channels offered to clients that have drdynvc. */
-export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [];
+export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [DISPLAY_CONTROL_CHANNEL];
 
 export const STATIC_CHANNELS: Readonly<Record<string, StaticChannelFactory>> = {
-  ...(DYNAMIC_CHANNEL_TYPES.length ? { drdynvc: createDrdynvcChannel(DYNAMIC_CHANNEL_TYPES) } : {}),
+  drdynvc: createDrdynvcChannel(DYNAMIC_CHANNEL_TYPES),
 };
 
 export type { ChannelContext, StaticChannel, StaticChannelFactory } from './static-channel.js';
