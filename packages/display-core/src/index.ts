@@ -15,6 +15,7 @@ export * from './placeholder.js';
 export * from './net/endpoint.js';
 export * from './net/auth-rate-limiter.js';
 export * from './net/secret-file.js';
+export * from './net/stall-watch.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './http/ops-server.js';

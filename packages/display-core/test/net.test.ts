@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthRateLimiter, isLoopback, parseEndpoint } from '../src/index.js';
+import { AuthRateLimiter, isLoopback, parseEndpoint, StallWatch } from '../src/index.js';
 
 describe('parseEndpoint', () => {
   it('reads HOST:PORT, [v6]:PORT and a bare PORT (then on loopback)', () => {
@@ -38,5 +38,47 @@ describe('AuthRateLimiter', () => {
     limiter.succeed('a');
     limiter.fail('a');
     expect(limiter.blocked('a')).toBe(false);
+  });
+});
+
+describe('StallWatch', () => {
+  it('reports a stream whose waiting output has not shrunk for the timeout, once', () => {
+    let now = 0;
+    const stream = { writableLength: 1000 };
+    const stalls: number[] = [];
+    const watch = new StallWatch(() => stream.writableLength, 5000, (ms) => stalls.push(ms), () => now);
+    watch.wrote();
+    now = 3000;
+    stream.writableLength = 800; // some progress
+    watch.check();
+    now = 7000;
+    watch.check();
+    expect(stalls).toEqual([]);
+    now = 8000;
+    watch.check();
+    expect(stalls).toEqual([5000]);
+    now = 20000;
+    watch.check();
+    expect(stalls).toEqual([5000]);
+  });
+
+  it('forgets a stream once its output is all gone, and never watches with timeout 0', () => {
+    let now = 0;
+    const stream = { writableLength: 10 };
+    const stalls: number[] = [];
+    const watch = new StallWatch(() => stream.writableLength, 1000, (ms) => stalls.push(ms), () => now);
+    watch.wrote();
+    stream.writableLength = 0;
+    watch.check();
+    now = 5000;
+    stream.writableLength = 10;
+    watch.check();
+    expect(stalls).toEqual([]);
+    const never = new StallWatch(() => 10, 0, () => stalls.push(-1), () => now);
+    never.wrote();
+    now = 1e9;
+    never.check();
+    watch.stop();
+    expect(stalls).toEqual([]);
   });
 });

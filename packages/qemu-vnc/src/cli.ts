@@ -41,6 +41,8 @@ Options (environment variable in brackets):
   --share-policy POLICY   allow (everyone shares), disconnect (an exclusive client
                           disconnects the others) or refuse (exclusive requests are
                           refused while others are connected); default allow [QEMU_VNC_SHARE_POLICY]
+  --stall-timeout SECONDS drop a client that takes none of its waiting updates for this long
+                          (default 30; 0: never) [QEMU_VNC_STALL_TIMEOUT]
   --insecure              allow listening beyond loopback without password or TLS [QEMU_VNC_INSECURE=1]
   --verbose               log debug messages [QEMU_VNC_VERBOSE=1]
   -h, --help              this text
@@ -75,6 +77,7 @@ function main(argv: string[]): Promise<number> | number {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'share-policy': { type: 'string' },
+      'stall-timeout': { type: 'string' },
       insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -122,7 +125,8 @@ function main(argv: string[]): Promise<number> | number {
   clipboard.on('error', (message) => log('warn', message));
   const metrics = new ServerMetrics({ display });
   const vnc = metrics.for('vnc');
-  const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, metrics: vnc, log });
+  const stallTimeoutMs = seconds(values['stall-timeout'] ?? env.QEMU_VNC_STALL_TIMEOUT, '--stall-timeout');
+  const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, metrics: vnc, stallTimeoutMs, log });
   let ops: OpsServer | undefined;
   if (http) {
     const web = new WebConsole({ server, display, busAddress: address, vm, password, metrics: vnc });
@@ -177,6 +181,14 @@ function endpointArg(text: string, flag: string): Endpoint {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** A whole number of seconds, in ms (undefined stays undefined: the default). */
+function seconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number of seconds, not "${text}"`);
+  return n * 1000;
 }
 
 function readPassword(file: string): string {

@@ -10,6 +10,7 @@ import {
   diffButtons,
   keysymToQnum,
   PIXEL_FORMAT_BGRX,
+  StallWatch,
   QNUM,
   validatePixelFormat,
   type ClipboardPeer,
@@ -85,6 +86,8 @@ export interface SessionHost {
   readonly security: VncSecurity;
   readonly limiter: AuthRateLimiter;
   readonly metrics: ProtocolMetrics | undefined;
+  /** Drop a client whose socket has taken none of its waiting output for this long (0: never). */
+  readonly stallTimeoutMs: number;
   /** Anonymous-DH TLS context for the TLSNone/TLSVnc VeNCrypt subtypes. */
   readonly anonymousTls: SecureContext;
   desktopName(): string;
@@ -107,8 +110,6 @@ type Phase =
 
 /** Unsent bytes above which no new update is encoded (QEMU: one framebuffer, floor 1 MiB). */
 const MIN_CONGESTION_LIMIT = 1 << 20;
-/** A client this many times over the limit has stopped reading: it is dropped. */
-const STALLED_FACTOR = 5;
 
 const EXTENDED_CLIPBOARD_MAX = 1 << 20;
 
@@ -141,6 +142,7 @@ export class VncSession {
   private pendingGuestText: string | undefined;
   private refuseAtVersion: string | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly stall: StallWatch;
   private qemuKeyEventsConfirmed = false;
   private readonly unsubscribe: Array<() => void> = [];
   /** Bytes and FramebufferUpdates sent, for metrics and tests. */
@@ -157,6 +159,11 @@ export class VncSession {
   ) {
     this.id = id;
     this.stream = stream;
+    this.stall = new StallWatch(
+      () => this.stream.writableLength,
+      host.stallTimeoutMs,
+      (ms) => this.close(`not reading its updates (nothing taken for ${Math.round(ms / 1000)} s), dropped`, 'warn'),
+    );
     this.attach(stream);
     // Over the failure limit: the refusal is sent once the client's version is known.
     if (host.limiter.blocked(remoteAddress)) {
@@ -180,6 +187,7 @@ export class VncSession {
     if (this.phase.name === 'normal') this.host.metrics?.clientDisconnected();
     this.phase = { name: 'closed' };
     clearTimeout(this.handshakeTimer);
+    this.stall.stop();
     this.host.log(level, `client ${this.id} (${this.remoteAddress}): ${reason}`);
     for (const off of this.unsubscribe.splice(0)) off();
     this.damage?.close();
@@ -222,7 +230,9 @@ export class VncSession {
     if (this.phase.name === 'closed') return false;
     this.stats.bytes += data.length;
     this.host.metrics?.sent(data.length);
-    return this.stream.write(data);
+    const more = this.stream.write(data);
+    this.stall.wrote();
+    return more;
   }
 
   // ---- handshake -------------------------------------------------------------------
@@ -627,12 +637,7 @@ export class VncSession {
   private schedule(): void {
     if (this.phase.name !== 'normal' || this.encoding) return;
     if (!this.updateWanted && !this.continuous) return;
-    const unsent = this.stream.writableLength;
-    if (unsent > STALLED_FACTOR * this.congestionLimit()) {
-      this.close(`not reading its updates (${unsent} bytes unsent), dropped`, 'warn');
-      return;
-    }
-    if (unsent > this.congestionLimit()) return; // 'drain' schedules again
+    if (this.stream.writableLength > this.congestionLimit()) return; // 'drain' schedules again
     const fb = this.host.display.framebuffer;
     const sizeChanged = fb.width !== this.clientWidth || fb.height !== this.clientHeight;
     // QEMU Extended Key Events are confirmed (rfbproto: an empty rectangle of that

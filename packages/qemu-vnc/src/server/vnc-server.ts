@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay, type UpgradeRoute } from '@vdi-sidecar/display-core';
+import { AuthRateLimiter, DEFAULT_STALL_TIMEOUT_MS, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay, type UpgradeRoute } from '@vdi-sidecar/display-core';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { VncSecurity } from './auth.js';
 import { VncSession, type SessionHost, type SharePolicy, type VncSessionOptions, type VncTransport } from './session.js';
@@ -17,6 +17,8 @@ export interface VncServerOptions {
   security: VncSecurity;
   sharePolicy?: SharePolicy;
   metrics?: ProtocolMetrics;
+  /** Drop a client that takes none of its waiting output for this long (default 30 s; 0: never). */
+  stallTimeoutMs?: number;
   log?: LogFn;
 }
 
@@ -39,6 +41,7 @@ export class VncServer implements SessionHost {
   readonly security: VncSecurity;
   readonly limiter = new AuthRateLimiter();
   readonly metrics: ProtocolMetrics | undefined;
+  readonly stallTimeoutMs: number;
   /** TLSNone/TLSVnc: anonymous Diffie-Hellman, as gtk-vnc and TigerVNC implement them. */
   readonly anonymousTls: SecureContext = createSecureContext({
     ciphers: 'ADH:AECDH:@SECLEVEL=0',
@@ -59,6 +62,7 @@ export class VncServer implements SessionHost {
     this.security = opts.security;
     this.sharePolicy = opts.sharePolicy ?? 'allow';
     this.metrics = opts.metrics;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.logFn = opts.log ?? (() => undefined);
   }
 
