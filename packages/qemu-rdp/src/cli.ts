@@ -2,7 +2,7 @@
 // qemu-rdp: serve a VM's console (QEMU's D-Bus display) to RDP clients.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
+import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
 import { RdpServer } from './server/rdp-server.js';
 import { createSelfSignedCertificate, certificateFingerprint } from './server/self-signed.js';
 
@@ -11,7 +11,8 @@ const USAGE = `Usage: qemu-rdp [options]
 Serves the console of a QEMU VM started with -display dbus to RDP clients (FreeRDP, Remmina,
 Windows' Remote Desktop Connection): Network Level Authentication (CredSSP with NTLMv2) when a
 password is set, else TLS security; bitmap updates (uncompressed, interleaved RLE, planar) at
-16, 24 or 32 bits per pixel.
+16, 24 or 32 bits per pixel; clipboard text both ways (the "cliprdr" channel; the guest side
+needs QEMU's qemu-vdagent chardev and an agent in the guest).
 
 Options (environment variable in brackets):
   --dbus-address ADDR     D-Bus address of QEMU's display [DBUS_DISPLAY_ADDRESS]
@@ -26,6 +27,7 @@ Options (environment variable in brackets):
   --password-file FILE    the password they must give, read from FILE [QEMU_RDP_PASSWORD_FILE]
   --no-bitmap-compression send uncompressed bitmaps only (more bandwidth, less CPU)
                           [QEMU_RDP_BITMAP_COMPRESSION=0]
+  --no-clipboard          do not share the clipboard with clients [QEMU_RDP_CLIPBOARD=0]
   --insecure              allow listening beyond loopback without credentials [QEMU_RDP_INSECURE=1]
   --verbose               log debug messages [QEMU_RDP_VERBOSE=1]
   -h, --help              this text
@@ -52,6 +54,7 @@ function main(argv: string[]): Promise<number> | number {
       username: { type: 'string' },
       'password-file': { type: 'string' },
       'no-bitmap-compression': { type: 'boolean' },
+      'no-clipboard': { type: 'boolean' },
       insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -75,6 +78,7 @@ function main(argv: string[]): Promise<number> | number {
   if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
   const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
   const bitmapCompression = !(values['no-bitmap-compression'] ?? env.QEMU_RDP_BITMAP_COMPRESSION === '0');
+  const clipboardSharing = !(values['no-clipboard'] ?? env.QEMU_RDP_CLIPBOARD === '0');
   const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
   const certFile = values.cert ?? env.QEMU_RDP_CERT;
   const keyFile = values.key ?? env.QEMU_RDP_KEY;
@@ -111,7 +115,19 @@ function main(argv: string[]): Promise<number> | number {
     log('info', `self-signed TLS certificate made, SHA-256 fingerprint ${made.fingerprint256}`);
   }
   const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_RDP_VM, placeholder: true, log }).start();
-  const server = new RdpServer({ display, tls, credentials: password === undefined ? undefined : { username: username ?? '', password }, bitmapCompression, log });
+  let clipboard: ClipboardPeer | undefined;
+  if (clipboardSharing) {
+    clipboard = new ClipboardPeer(display);
+    clipboard.on('error', (message) => log('warn', message));
+  }
+  const server = new RdpServer({
+    display,
+    clipboard,
+    tls,
+    credentials: password === undefined ? undefined : { username: username ?? '', password },
+    bitmapCompression,
+    log,
+  });
   return serve(server, display, listen);
 }
 
