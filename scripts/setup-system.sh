@@ -37,7 +37,7 @@ PACKAGES=(
   # real VNC clients for qemu-vnc's end-to-end tests, and an X server to run them in
   gvncviewer
   vncsnapshot
-  tigervnc-viewer freerdp2-x11
+  tigervnc-viewer freerdp2-x11 pulseaudio
   # vncpasswd, for TigerVNC's -passwd file
   tigervnc-tools
   xvfb

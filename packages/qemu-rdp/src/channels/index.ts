@@ -4,6 +4,7 @@
 import { createCliprdrChannel } from './cliprdr.js';
 import { createDrdynvcChannel, type DynamicChannelType } from './drdynvc.js';
 import { DISPLAY_CONTROL_CHANNEL } from './display-control.js';
+import { rdpsndChannel } from './rdpsnd.js';
 import type { StaticChannelFactory } from './static-channel.js';
 
 /** Dynamic channels offered to clients that have drdynvc. */
@@ -12,6 +13,7 @@ export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [DISPLAY_CON
 export const STATIC_CHANNELS: Readonly<Record<string, StaticChannelFactory>> = {
   drdynvc: createDrdynvcChannel(DYNAMIC_CHANNEL_TYPES),
   cliprdr: createCliprdrChannel,
+  rdpsnd: rdpsndChannel,
 };
 
 export type { ChannelContext, StaticChannel, StaticChannelFactory } from './static-channel.js';
