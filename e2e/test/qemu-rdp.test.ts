@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { QEMU_VERSIONS, pixelAt, startRig, waitFor, type Rig } from '../src/index.js';
 
@@ -263,6 +263,55 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
       expect(client.proc.exitResult, client.output).toBeUndefined();
     } finally {
       await client.stop();
+      await early.stop();
+      await rig.startQemu();
+    }
+  });
+
+  it('answers probes before the VM, while it runs and after it leaves; metrics count what a session was sent', async () => {
+    const ops = await startQemuRdp({ busAddress: rig.busAddress, http: '127.0.0.1:0', log: join(rig.artifactsDir, 'qemu-rdp.log') });
+    const status = async (path: string) => (await fetch(`${ops.httpUrl}${path}`)).status;
+    const metric = async (sample: string) => {
+      const text = await (await fetch(`${ops.httpUrl}metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+      if (!line) throw new Error(`no ${sample} in /metrics:\n${text}`);
+      return Number(line.slice(sample.length + 1));
+    };
+    try {
+      await waitFor(async () => (await status('readyz')) === 200, { message: 'qemu-rdp ready while the VM runs' });
+      expect(await status('healthz')).toBe(200);
+      // A raw client: every protocol byte the server wrote is one the client received.
+      const client = await RawRdpClient.connect(ops.port, ops.host);
+      try {
+        await client.activate();
+        await rig.guest.check('vdi-pattern 44');
+        await client.countOutput(1500);
+        expect(client.bitmapPixels).toBeGreaterThan(0);
+        let sent = 0;
+        await waitFor(async () => (sent = await metric('vdi_sent_bytes_total{protocol="rdp"}')) === client.received, {
+          message: () => `vdi_sent_bytes_total = ${sent}, the client received ${client.received}`,
+        });
+        expect(await metric('vdi_clients{protocol="rdp"}')).toBe(1);
+        expect(await metric('vdi_frames_sent_total{protocol="rdp"}')).toBeGreaterThan(0);
+      } finally {
+        client.destroy();
+      }
+      await waitFor(async () => (await metric('vdi_clients{protocol="rdp"}')) === 0, { message: 'the client gauge back to 0' });
+      await rig.stopQemu();
+      await waitFor(async () => (await status('readyz')) === 503, { message: 'not ready once QEMU left' });
+      expect(await status('healthz')).toBe(200);
+    } finally {
+      if (!rig.qemuPid) await rig.startQemu();
+      await ops.stop();
+    }
+    // Before the VM exists: a fresh process on a bus without QEMU.
+    await rig.stopQemu();
+    const early = await startQemuRdp({ busAddress: rig.busAddress, http: '127.0.0.1:0', log: join(rig.artifactsDir, 'qemu-rdp.log') });
+    try {
+      expect(await (await fetch(`${early.httpUrl}healthz`)).status).toBe(200);
+      const readyz = await fetch(`${early.httpUrl}readyz`);
+      expect([readyz.status, await readyz.text()]).toEqual([503, expect.stringMatching(/no VM/)]);
+    } finally {
       await early.stop();
       await rig.startQemu();
     }

@@ -16,6 +16,8 @@ export interface QemuRdpOptions {
   busAddress: string;
   /** --listen HOST:PORT (default 127.0.0.1:0: a free port). */
   listen?: string;
+  /** --http HOST:PORT: probes and metrics. */
+  http?: string;
   /** Further arguments (--username, --password-file, --cert, …). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -29,13 +31,23 @@ export class QemuRdp extends ServerProcess {
     proc: Background,
     readonly host: string,
     readonly port: number,
+    /** `http://HOST:PORT/` of --http, when given. */
+    readonly httpUrl: string | undefined,
   ) {
     super(proc, 'qemu-rdp');
   }
 }
 
 function cliArgs(options: QemuRdpOptions): string[] {
-  return [QEMU_RDP_CLI, '--dbus-address', options.busAddress, '--listen', options.listen ?? '127.0.0.1:0', ...(options.args ?? [])];
+  return [
+    QEMU_RDP_CLI,
+    '--dbus-address',
+    options.busAddress,
+    '--listen',
+    options.listen ?? '127.0.0.1:0',
+    ...(options.http ? ['--http', options.http] : []),
+    ...(options.args ?? []),
+  ];
 }
 
 /** Starts qemu-rdp and waits for its "RDP on HOST:PORT" line. */
@@ -43,7 +55,10 @@ export async function startQemuRdp(options: QemuRdpOptions): Promise<QemuRdp> {
   const proc = new Background(process.execPath, cliArgs(options), { env: { ...process.env, ...options.env }, log: options.log });
   try {
     const m = await proc.waitForOutput(/RDP on (\S+):(\d+)\n/, { what: '"RDP on HOST:PORT"' });
-    return new QemuRdp(proc, m[1], Number(m[2]));
+    const http = options.http
+      ? (await proc.waitForOutput(/probes and metrics on (http:\/\/\S+\/)\n/, { what: '"probes and metrics on http://HOST:PORT/"' }))[1]
+      : undefined;
+    return new QemuRdp(proc, m[1], Number(m[2]), http);
   } catch (err) {
     await proc.stop('SIGKILL');
     throw err;

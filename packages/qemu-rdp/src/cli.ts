@@ -2,7 +2,19 @@
 // qemu-rdp: serve a VM's console (QEMU's D-Bus display) to RDP clients.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ClipboardPeer, QemuDisplay, isLoopback, parseEndpoint, readSecretFile, type Endpoint } from '@vdi-sidecar/display-core';
+import {
+  ClipboardPeer,
+  OpsServer,
+  QemuDisplay,
+  ServerMetrics,
+  createProcessLogger,
+  displayReadiness,
+  isLoopback,
+  parseEndpoint,
+  readSecretFile,
+  type Endpoint,
+  type Logger,
+} from '@vdi-sidecar/display-core';
 import { RdpServer } from './server/rdp-server.js';
 import { createSelfSignedCertificate, certificateFingerprint } from './server/self-signed.js';
 
@@ -28,6 +40,10 @@ Options (environment variable in brackets):
   --no-bitmap-compression send uncompressed bitmaps only (more bandwidth, less CPU)
                           [QEMU_RDP_BITMAP_COMPRESSION=0]
   --no-clipboard          do not share the clipboard with clients [QEMU_RDP_CLIPBOARD=0]
+  --stall-timeout SECONDS drop a client that takes none of its waiting updates for this long
+                          (default 30; 0: never) [QEMU_RDP_STALL_TIMEOUT]
+  --http HOST:PORT        Kubernetes probes /healthz (the process works) and /readyz (bus
+                          connected, VM present), Prometheus /metrics (default: off) [QEMU_RDP_HTTP]
   --insecure              allow listening beyond loopback without credentials [QEMU_RDP_INSECURE=1]
   --verbose               log debug messages [QEMU_RDP_VERBOSE=1]
   -h, --help              this text
@@ -37,7 +53,9 @@ with the credentials of their Client Info PDU, over TLS). Without it any user na
 password are accepted (loopback only, unless --insecure) and NLA is not offered. Failed
 logins are limited to 5 per minute per client address.
 
-Exit codes: 0 after SIGTERM/SIGINT, 1 when the listener cannot be opened, 2 bad usage.`;
+Logs go to stderr: JSON lines unless it is a terminal (VDI_LOG_FORMAT=json|text overrides).
+
+Exit codes: 0 after SIGTERM/SIGINT, 1 when a listener cannot be opened, 2 bad usage.`;
 
 class UsageError extends Error {}
 
@@ -55,6 +73,8 @@ function main(argv: string[]): Promise<number> | number {
       'password-file': { type: 'string' },
       'no-bitmap-compression': { type: 'boolean' },
       'no-clipboard': { type: 'boolean' },
+      'stall-timeout': { type: 'string' },
+      http: { type: 'string' },
       insecure: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -67,11 +87,13 @@ function main(argv: string[]): Promise<number> | number {
   const env = process.env;
   const address = values['dbus-address'] ?? env.DBUS_DISPLAY_ADDRESS;
   if (!address) throw new UsageError('no bus address: give --dbus-address or set DBUS_DISPLAY_ADDRESS');
-  let listen: Endpoint;
-  try {
-    listen = parseEndpoint(values.listen ?? env.QEMU_RDP_LISTEN ?? '127.0.0.1:3389', '--listen');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+  const listen = endpointArg(values.listen ?? env.QEMU_RDP_LISTEN ?? '127.0.0.1:3389', '--listen');
+  const httpText = values.http ?? env.QEMU_RDP_HTTP;
+  const http = httpText ? endpointArg(httpText, '--http') : undefined;
+  const stallText = values['stall-timeout'] ?? env.QEMU_RDP_STALL_TIMEOUT;
+  const stallSeconds = stallText === undefined ? undefined : Number(stallText);
+  if (stallSeconds !== undefined && (!Number.isInteger(stallSeconds) || stallSeconds < 0)) {
+    throw new UsageError(`--stall-timeout takes a whole number of seconds, not "${stallText}"`);
   }
   const consoleText = values.console ?? env.QEMU_RDP_CONSOLE ?? '0';
   const consoleId = Number(consoleText);
@@ -98,9 +120,7 @@ function main(argv: string[]): Promise<number> | number {
     );
   }
 
-  const log = (level: string, message: string) => {
-    if (level !== 'debug' || verbose) process.stderr.write(`qemu-rdp: ${level}: ${message}\n`);
-  };
+  const log: Logger = createProcessLogger({ process: 'qemu-rdp', verbose });
   let tls: { cert: string; key: string };
   if (certFile && keyFile) {
     try {
@@ -115,6 +135,7 @@ function main(argv: string[]): Promise<number> | number {
     log('info', `self-signed TLS certificate made, SHA-256 fingerprint ${made.fingerprint256}`);
   }
   const display = new QemuDisplay({ address, console: consoleId, vm: values.vm ?? env.QEMU_RDP_VM, placeholder: true, log }).start();
+  const metrics = new ServerMetrics({ display });
   let clipboard: ClipboardPeer | undefined;
   if (clipboardSharing) {
     clipboard = new ClipboardPeer(display);
@@ -126,18 +147,34 @@ function main(argv: string[]): Promise<number> | number {
     tls,
     credentials: password === undefined ? undefined : { username: username ?? '', password },
     bitmapCompression,
+    metrics: metrics.for('rdp'),
+    stallTimeoutMs: stallSeconds === undefined ? undefined : stallSeconds * 1000,
     log,
   });
-  return serve(server, display, listen);
+  const ops = http ? new OpsServer({ readiness: displayReadiness(display), metrics, log }) : undefined;
+  return serve(server, display, listen, ops && http ? { ops, endpoint: http } : undefined);
 }
 
-async function serve(server: RdpServer, display: QemuDisplay, listen: Endpoint): Promise<number> {
+function endpointArg(text: string, flag: string): Endpoint {
+  try {
+    return parseEndpoint(text, flag);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function serve(server: RdpServer, display: QemuDisplay, listen: Endpoint, http: { ops: OpsServer; endpoint: Endpoint } | undefined): Promise<number> {
   try {
     const bound = await server.listen(listen);
     process.stdout.write(`qemu-rdp: RDP on ${bound.host}:${bound.port}\n`);
+    if (http) {
+      const h = await http.ops.listen(http.endpoint);
+      process.stdout.write(`qemu-rdp: probes and metrics on http://${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}/\n`);
+    }
   } catch (err) {
     process.stderr.write(`qemu-rdp: cannot listen: ${(err as Error).message}\n`);
     await server.close();
+    await http?.ops.close();
     display.close();
     return 1;
   }
@@ -146,6 +183,7 @@ async function serve(server: RdpServer, display: QemuDisplay, listen: Endpoint):
     process.once('SIGINT', resolve);
   });
   await server.close();
+  await http?.ops.close();
   display.close();
   return 0;
 }

@@ -3,11 +3,11 @@
 // socket after X.224 negotiation, with this server's certificate.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { AuthRateLimiter, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay } from '@vdi-sidecar/display-core';
+import { AuthRateLimiter, DEFAULT_STALL_TIMEOUT_MS, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type Logger, type QemuDisplay } from '@vdi-sidecar/display-core';
 import { subjectPublicKeyOf } from '../nla/index.js';
 import { RdpSession } from './session.js';
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+export type LogFn = Logger;
 
 export interface RdpCredentials {
   /** Empty: any user name (only the password is checked). */
@@ -27,6 +27,8 @@ export interface RdpServerOptions {
   bitmapCompression?: boolean;
   /** Prometheus counters for protocol "rdp" (display-core's ServerMetrics). */
   metrics?: ProtocolMetrics;
+  /** Drop a client that takes none of its waiting output for this long (default 30 s; 0: never). */
+  stallTimeoutMs?: number;
   log?: LogFn;
 }
 
@@ -41,6 +43,7 @@ export interface RdpSessionHost {
   /** The TLS certificate's public key, which NLA binds its exchange to. */
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
+  readonly stallTimeoutMs: number;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -53,6 +56,7 @@ export class RdpServer implements RdpSessionHost {
   readonly bitmapCompression: boolean;
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
+  readonly stallTimeoutMs: number;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -67,6 +71,7 @@ export class RdpServer implements RdpSessionHost {
     this.bitmapCompression = opts.bitmapCompression ?? true;
     this.serverPublicKey = subjectPublicKeyOf(opts.tls.cert);
     this.metrics = opts.metrics;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.logFn = opts.log ?? (() => undefined);
   }
 

@@ -5,7 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { decodeLockModifiers, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
+import { decodeLockModifiers, StallWatch, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
 import { isBitmapBpp } from '../codec/index.js';
 import {
   ControlAction,
@@ -112,6 +112,7 @@ export class RdpSession {
   private scheduled = false;
   private readonly cleanups: Array<() => void> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly stall: StallWatch;
 
   constructor(
     readonly id: number,
@@ -120,6 +121,11 @@ export class RdpSession {
     private readonly host: RdpSessionHost,
   ) {
     this.stream = socket;
+    this.stall = new StallWatch(
+      () => this.stream.writableLength,
+      host.stallTimeoutMs,
+      (ms) => this.close(`not reading its updates (nothing taken for ${Math.round(ms / 1000)} s), dropped`, 'warn'),
+    );
     this.inputHandler = new RdpInputHandler(host.display);
     this.attach(socket);
     this.handshakeTimer = setTimeout(() => this.close('connection sequence not finished within 30 s', 'warn'), HANDSHAKE_TIMEOUT_MS);
@@ -135,6 +141,7 @@ export class RdpSession {
     const wasConnected = !['x224-request', 'tls-handshake', 'credssp', 'mcs-connect-initial'].includes(this.phase.name);
     this.phase = { name: 'closed' };
     clearTimeout(this.handshakeTimer);
+    this.stall.stop();
     for (const c of this.cleanups.splice(0)) c();
     for (const channel of this.staticChannels.values()) channel.handler?.close();
     this.damage?.close();
@@ -191,6 +198,7 @@ export class RdpSession {
   private write(data: Buffer): void {
     if (this.phase.name === 'closed') return;
     this.stream.write(data);
+    this.stall.wrote();
     this.host.metrics?.sent(data.length);
   }
 
