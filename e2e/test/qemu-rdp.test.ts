@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
-import { QEMU_VERSIONS, pixelAt, startRig, waitFor, type Rig } from '../src/index.js';
+import { QEMU_VERSIONS, pixelAt, startRig, waitFor, type Image, type Rig } from '../src/index.js';
 
 const USER = 'alice';
 const EV_KEY = 1;
@@ -31,6 +31,21 @@ async function typedLine(rig: Rig, expected: string): Promise<string> {
   } catch {
     return last; // the caller's expect() shows the difference
   }
+}
+
+/** One pixel per 32x32 tile of vdi-pattern, from the tile's centre (lossy codecs blur edges). */
+function tileCentres(image: Image): Image {
+  const width = Math.ceil(image.width / 32);
+  const height = Math.ceil(image.height / 32);
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let ty = 0; ty < height; ty++) {
+    for (let tx = 0; tx < width; tx++) {
+      const x = Math.min(tx * 32 + 16, image.width - 1);
+      const y = Math.min(ty * 32 + 16, image.height - 1);
+      image.rgba.copy(rgba, (ty * width + tx) * 4, (y * image.width + x) * 4, (y * image.width + x) * 4 + 4);
+    }
+  }
+  return { width, height, rgba };
 }
 
 /** Fills 128 lines of the guest's screen, from line 320 on, with random pixels. */
@@ -100,6 +115,25 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-text`, { tolerance });
       await rig.guest.check(NOISE_BAND);
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-noise`, { tolerance });
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('xfreerdp /rfx gets RemoteFX surface commands: the picture equals the guest screen up to the codec loss', async () => {
+    await rig.guest.check('vdi-pattern 45');
+    const mark = rdp.mark();
+    const client = start(['/bpp:32', '/rfx']);
+    try {
+      await rdp.waitForLog(/capabilities: 32 bpp, RemoteFX surface commands/, mark);
+      // RemoteFX quantises DWT coefficients: flat areas come back exact or nearly, edges ring.
+      // One pixel per 32x32 tile of vdi-pattern, from the tile's centre, must match within 8
+      // (neighbouring tiles differ by 16 or more in blue); the whole picture within 64.
+      await expectPictureConverges(async () => tileCentres(await client.picture()), async () => tileCentres(await rig.screendump()), 'xfreerdp-rfx-tiles', { tolerance: 8 });
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-rfx', { tolerance: 64 });
+      await rig.guest.check('vdi-pattern 46');
+      await expectPictureConverges(async () => tileCentres(await client.picture()), async () => tileCentres(await rig.screendump()), 'xfreerdp-rfx-update', { tolerance: 8 });
       expect(client.proc.exitResult, client.output).toBeUndefined();
     } finally {
       await client.stop();

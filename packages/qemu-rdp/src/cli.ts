@@ -40,6 +40,7 @@ Options (environment variable in brackets):
   --no-bitmap-compression send uncompressed bitmaps only (more bandwidth, less CPU)
                           [QEMU_RDP_BITMAP_COMPRESSION=0]
   --no-clipboard          do not share the clipboard with clients [QEMU_RDP_CLIPBOARD=0]
+  --no-remotefx           never send RemoteFX (lossy), even to clients that offer it [QEMU_RDP_REMOTEFX=0]
   --stall-timeout SECONDS drop a client that takes none of its waiting updates for this long
                           (default 30; 0: never) [QEMU_RDP_STALL_TIMEOUT]
   --http HOST:PORT        Kubernetes probes /healthz (the process works) and /readyz (bus
@@ -73,6 +74,7 @@ function main(argv: string[]): Promise<number> | number {
       'password-file': { type: 'string' },
       'no-bitmap-compression': { type: 'boolean' },
       'no-clipboard': { type: 'boolean' },
+      'no-remotefx': { type: 'boolean' },
       'stall-timeout': { type: 'string' },
       http: { type: 'string' },
       insecure: { type: 'boolean' },
@@ -101,6 +103,7 @@ function main(argv: string[]): Promise<number> | number {
   const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
   const bitmapCompression = !(values['no-bitmap-compression'] ?? env.QEMU_RDP_BITMAP_COMPRESSION === '0');
   const clipboardSharing = !(values['no-clipboard'] ?? env.QEMU_RDP_CLIPBOARD === '0');
+  const remoteFx = !(values['no-remotefx'] ?? env.QEMU_RDP_REMOTEFX === '0');
   const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
   const certFile = values.cert ?? env.QEMU_RDP_CERT;
   const keyFile = values.key ?? env.QEMU_RDP_KEY;
@@ -147,6 +150,7 @@ function main(argv: string[]): Promise<number> | number {
     tls,
     credentials: password === undefined ? undefined : { username: username ?? '', password },
     bitmapCompression,
+    remoteFx,
     metrics: metrics.for('rdp'),
     stallTimeoutMs: stallSeconds === undefined ? undefined : stallSeconds * 1000,
     log,

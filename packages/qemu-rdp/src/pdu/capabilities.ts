@@ -114,7 +114,7 @@ export interface ServerCapabilityOptions {
   maxRequestSize?: number;
   /** LargePointerFlags (default 96x96 | 384x384). 0 leaves the set out. */
   largePointerFlags?: number;
-  /** When set, a Surface Commands set with these cmdFlags is added. */
+  /** When set, a Surface Commands set with these cmdFlags is added, and a Bitmap Codecs set offering RemoteFX. */
   surfaceCommandFlags?: number;
   /** When set, a Frame Acknowledge set with this maxUnacknowledgedFrameCount is added. */
   frameAcknowledge?: number;
@@ -160,7 +160,7 @@ export function buildServerCapabilitySets(o: ServerCapabilityOptions): RawCapabi
     encodeMultifragmentUpdateCapability(o.maxRequestSize ?? defaultMaxRequestSize(o.desktopWidth, o.desktopHeight)),
   ];
   if (largePointerFlags) sets.push(encodeLargePointerCapability(largePointerFlags));
-  if (o.surfaceCommandFlags !== undefined) sets.push(encodeSurfaceCommandsCapability(o.surfaceCommandFlags));
+  if (o.surfaceCommandFlags !== undefined) sets.push(encodeSurfaceCommandsCapability(o.surfaceCommandFlags), encodeServerBitmapCodecsCapability());
   if (o.frameAcknowledge !== undefined) sets.push(encodeFrameAcknowledgeCapability(o.frameAcknowledge));
   return [...sets, ...(o.extraSets ?? [])];
 }
@@ -312,6 +312,27 @@ export function encodeSurfaceCommandsCapability(cmdFlags: number): RawCapability
 /** TS_FRAME_ACKNOWLEDGE_CAPABILITYSET (MS-RDPRFX 2.2.1.3). */
 export function encodeFrameAcknowledgeCapability(maxUnacknowledgedFrameCount: number): RawCapabilitySet {
   return set(CapabilitySetType.FRAME_ACKNOWLEDGE, new WriteCursor(4).u32le(maxUnacknowledgedFrameCount));
+}
+
+/** A GUID in its wire form: Data1..3 little-endian, Data4 as bytes (formatGuid's inverse). */
+function guidBytes(guid: string): Buffer {
+  const hex = guid.replace(/-/g, '');
+  const b = Buffer.from(hex, 'hex');
+  b.writeUInt32LE(b.readUInt32BE(0), 0);
+  b.writeUInt16LE(b.readUInt16BE(4), 4);
+  b.writeUInt16LE(b.readUInt16BE(6), 6);
+  return b;
+}
+
+/**
+ * The server's TS_BITMAPCODECS_CAPABILITYSET (2.2.7.2.10) announcing RemoteFX: a client answers
+ * with its own codec list (and the id it gives RemoteFX) only when the server sent this set.
+ * Server codec properties for RemoteFX are a 4-byte zero (MS-RDPRFX 2.2.1.1.1).
+ */
+export function encodeServerBitmapCodecsCapability(): RawCapabilitySet {
+  const w = new WriteCursor(32).u8(1); // bitmapCodecCount
+  w.bytes(guidBytes(CodecGuid.REMOTEFX)).u8(0).u16le(4).u32le(0); // codecGUID, codecID, properties
+  return set(CapabilitySetType.BITMAP_CODECS, w);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export interface RdpServerOptions {
   metrics?: ProtocolMetrics;
   /** Drop a client that takes none of its waiting output for this long (default 30 s; 0: never). */
   stallTimeoutMs?: number;
+  /** Send RemoteFX (lossy) to clients that offer it (default true); false: bitmaps only. */
+  remoteFx?: boolean;
   log?: LogFn;
 }
 
@@ -44,6 +46,7 @@ export interface RdpSessionHost {
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
   readonly stallTimeoutMs: number;
+  readonly remoteFx: boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -57,6 +60,7 @@ export class RdpServer implements RdpSessionHost {
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
   readonly stallTimeoutMs: number;
+  readonly remoteFx: boolean;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -72,6 +76,7 @@ export class RdpServer implements RdpSessionHost {
     this.serverPublicKey = subjectPublicKeyOf(opts.tls.cert);
     this.metrics = opts.metrics;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.remoteFx = opts.remoteFx ?? true;
     this.logFn = opts.log ?? (() => undefined);
   }
 

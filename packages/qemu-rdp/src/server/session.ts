@@ -20,10 +20,11 @@ import {
   encodeShutdownDenied,
   encodeSynchronize,
 } from '../pdu/activation.js';
-import { buildServerCapabilitySets, clientMaxRequestSize, type ClientCapabilities } from '../pdu/capabilities.js';
+import { buildServerCapabilitySets, clientMaxRequestSize, CodecGuid, SurfaceCommandFlags, type ClientCapabilities } from '../pdu/capabilities.js';
+import { RemoteFxEncoder } from '../codec/remotefx/index.js';
 import { decodeClientInfoPdu } from '../pdu/client-info.js';
 import { RdpProtocolError } from '../pdu/errors.js';
-import { decodeFastPathInput, encodeFastPathUpdates, type FastPathUpdate } from '../pdu/fast-path.js';
+import { decodeFastPathInput, encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
 import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
 import { encodeLicenseValidClient } from '../pdu/licensing.js';
 import {
@@ -103,6 +104,8 @@ export class RdpSession {
   private bpp = 32;
   private caps: ClientCapabilities | undefined;
   private encoder: BitmapUpdateEncoder | undefined;
+  /** Set when the client takes RemoteFX surface commands (then used instead of bitmap updates). */
+  private remoteFx: RemoteFxEncoder | undefined;
   private damage: DamageConsumer | undefined;
   private readonly inputHandler: RdpInputHandler;
   private sizeSent = { width: 0, height: 0 };
@@ -441,7 +444,12 @@ export class RdpSession {
       return;
     }
     this.sizeSent = { width: fb.width, height: fb.height };
-    const sets = buildServerCapabilitySets({ desktopWidth: fb.width, desktopHeight: fb.height, preferredBitsPerPixel: this.bpp });
+    const sets = buildServerCapabilitySets({
+      desktopWidth: fb.width,
+      desktopHeight: fb.height,
+      preferredBitsPerPixel: this.bpp,
+      surfaceCommandFlags: this.host.remoteFx ? SurfaceCommandFlags.STREAM_SURFACE_BITS | SurfaceCommandFlags.FRAME_MARKER : undefined,
+    });
     this.sendOnChannel(encodeDemandActive({ shareId: this.shareId, capabilitySets: sets }));
     this.phase = { name: 'confirm-active' };
   }
@@ -477,7 +485,17 @@ export class RdpSession {
     const compression = this.host.bitmapCompression;
     const maxRequestSize = clientMaxRequestSize(caps);
     this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, maxRequestSize, !caps.general.noBitmapCompressionHeader);
-    this.log('debug', `capabilities: ${this.bpp} bpp, ${compression ? 'compressed' : 'uncompressed'} bitmaps, max request ${maxRequestSize}`);
+    // RemoteFX (lossy) when the operator allows it and the client offers it with surface commands, at 32 bpp.
+    const rfxCodecId = caps.bitmapCodecs?.codecs.find((c) => c.guid === CodecGuid.REMOTEFX)?.id;
+    const surfaceBits = ((caps.surfaceCommands?.cmdFlags ?? 0) & SurfaceCommandFlags.STREAM_SURFACE_BITS) !== 0;
+    const fb = this.host.display.framebuffer;
+    this.remoteFx =
+      this.host.remoteFx && rfxCodecId && surfaceBits && this.bpp === 32
+        ? new RemoteFxEncoder({ width: fb.width, height: fb.height, entropy: 'rlgr3', codecId: rfxCodecId })
+        : undefined;
+    const graphics = this.remoteFx ? 'RemoteFX surface commands' : `${compression ? 'compressed' : 'uncompressed'} bitmaps`;
+    const codecs = caps.bitmapCodecs?.codecs.map((c) => `${c.guid}=${c.id}`).join(' ') ?? 'none';
+    this.log('debug', `capabilities: ${this.bpp} bpp, ${graphics}, max request ${maxRequestSize}; client codecs ${codecs}, surface commands 0x${(caps.surfaceCommands?.cmdFlags ?? 0).toString(16)}`);
     this.phase = { name: 'finalization' };
   }
 
@@ -612,11 +630,19 @@ export class RdpSession {
     const rects: Rect[] = this.damage.take();
     if (rects.length === 0) return;
     const started = process.hrtime.bigint();
-    const frames = this.encoder.encode(fb, rects);
-    this.host.metrics?.encoded(this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9);
+    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects);
+    this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9);
     for (const frame of frames) this.write(frame);
     this.host.metrics?.frameSent();
     if (this.damage.hasDamage()) this.schedule();
+  }
+
+  /** Surface bits with RemoteFX tiles (MS-RDPBCGR 2.2.9.2.2), each update within the client's reassembly size. */
+  private encodeRemoteFx(rfx: RemoteFxEncoder, rects: Rect[]): Buffer[] {
+    const maxRequestSize = clientMaxRequestSize(this.caps!);
+    const fb = this.host.display.framebuffer;
+    const parts = rfx.encodeFrameUpdates(fb.data, fb.stride, rects.map((r) => ({ x: r.x, y: r.y, width: r.w, height: r.h })), maxRequestSize - 64);
+    return encodeFastPathUpdates(parts.map((data) => ({ updateCode: FastPathUpdateCode.SURFCMDS, data })), maxRequestSize);
   }
 
   /**
