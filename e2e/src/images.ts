@@ -245,3 +245,18 @@ export async function expectSameImage(
   lines.push(`  saved ${base}-{actual,expected,diff}.png`);
   throw new Error(lines.join('\n'));
 }
+
+/** One pixel per 32x32 tile of vdi-pattern, from the tile's centre (lossy codecs blur edges). */
+export function tileCentres(image: Image): Image {
+  const width = Math.ceil(image.width / 32);
+  const height = Math.ceil(image.height / 32);
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let ty = 0; ty < height; ty++) {
+    for (let tx = 0; tx < width; tx++) {
+      const x = Math.min(tx * 32 + 16, image.width - 1);
+      const y = Math.min(ty * 32 + 16, image.height - 1);
+      image.rgba.copy(rgba, (ty * width + tx) * 4, (y * image.width + x) * 4, (y * image.width + x) * 4 + 4);
+    }
+  }
+  return { width, height, rgba };
+}

@@ -14,9 +14,11 @@ export {
   patternImage,
   pixelAt,
   savePng,
+  tileCentres,
   type Image,
   type ImageComparison,
   type Rect,
 } from './images.js';
 export { connectUnix, waitFor, type WaitForOptions } from './wait.js';
+export { typedLine } from './typed.js';
 export { ARTIFACTS_DIR, CACHE_DIR, E2E_DIR, REPO_DIR, artifactsDir } from './paths.js';

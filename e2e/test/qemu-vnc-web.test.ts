@@ -9,25 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureQemuVncBuilt, startQemuVnc, WebConsoleBrowser, type QemuVnc } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { runQemuDisplay } from '../src/display.js';
-import { decodeImage, QEMU_VERSIONS, REPO_DIR, startRig, waitFor, type Rig } from '../src/index.js';
+import { decodeImage, QEMU_VERSIONS, REPO_DIR, startRig, typedLine, waitFor, type Rig } from '../src/index.js';
 
 const EV_KEY = 1;
 
-/** The line the tty1 shell last read, once it is `expected` (else the last one seen). */
-async function typedLine(rig: Rig, expected: string): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(
-      async () => {
-        last = (await rig.guest.check('vdi-typed')).replace(/\n$/, '');
-        return last === expected ? last : undefined;
-      },
-      { message: `the guest shell to read ${JSON.stringify(expected)}`, timeoutMs: 15_000, intervalMs: 250 },
-    );
-  } catch {
-    return last;
-  }
-}
 
 /** Key presses and releases (code:value) the guest's keyboard reported while `act` ran. */
 async function guestKeys(rig: Rig, act: () => Promise<void>, count: number): Promise<string[]> {

@@ -18,41 +18,12 @@ import {
   type QemuVnc,
 } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
-import { QEMU_VERSIONS, patternColor, pixelAt, startRig, waitFor, type Image, type Rig } from '../src/index.js';
+import { QEMU_VERSIONS, patternColor, pixelAt, startRig, tileCentres, typedLine, waitFor, type Rig } from '../src/index.js';
 
 const EV_KEY = 1;
 const BTN_LEFT = 0x110;
 
-/** The line the tty1 shell last read (what was typed, as the guest assembled it). */
-async function typedLine(rig: Rig, expected: string): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(
-      async () => {
-        last = (await rig.guest.check('vdi-typed')).replace(/\n$/, '');
-        return last === expected ? last : undefined;
-      },
-      { message: `the guest shell to read ${JSON.stringify(expected)}`, timeoutMs: 15_000, intervalMs: 250 },
-    );
-  } catch {
-    return last; // the caller's expect() shows the difference
-  }
-}
 
-/** One pixel per 32x32 tile of vdi-pattern, from the tile's centre (lossy codecs blur edges). */
-function tileCentres(image: Image): Image {
-  const width = Math.ceil(image.width / 32);
-  const height = Math.ceil(image.height / 32);
-  const rgba = Buffer.alloc(width * height * 4);
-  for (let ty = 0; ty < height; ty++) {
-    for (let tx = 0; tx < width; tx++) {
-      const x = Math.min(tx * 32 + 16, image.width - 1);
-      const y = Math.min(ty * 32 + 16, image.height - 1);
-      image.rgba.copy(rgba, (ty * width + tx) * 4, (y * image.width + x) * 4, (y * image.width + x) * 4 + 4);
-    }
-  }
-  return { width, height, rgba };
-}
 
 /** Fills 128 lines of the guest's screen, from line 320 on, with random pixels. */
 const NOISE_BAND = 'dd if=/dev/urandom of=/dev/fb0 bs=$(cat /sys/class/graphics/fb0/stride) seek=320 count=128 2>/dev/null';

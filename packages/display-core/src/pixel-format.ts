@@ -370,42 +370,7 @@ export function convertRect(
 
 /** The rectangle as packed R, G, B bytes (for sharp raw input, JPEG, PNG). */
 export function bgrxToRgb(src: Uint8Array, srcStride: number, x: number, y: number, w: number, h: number, out?: Buffer): Buffer {
-  checkRect(src, srcStride, x, y, w, h);
-  const dst = outBuffer(out, w * h * 3);
-  const s32 = srcStride % 4 === 0 ? u32View(src) : undefined;
-  // Four pixels make three whole output words; rows stay word-aligned when w is a multiple of 4.
-  const d32 = s32 && w % 4 === 0 ? u32View(dst) : undefined;
-  if (s32 && d32) {
-    const stride32 = srcStride >> 2;
-    let o = 0;
-    for (let row = 0; row < h; row++) {
-      let j = (y + row) * stride32 + x;
-      const end = j + w;
-      for (; j < end; j += 4) {
-        const a = s32[j];
-        const b = s32[j + 1];
-        const c = s32[j + 2];
-        const d = s32[j + 3];
-        // Memory order R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3, stored as little-endian words.
-        d32[o++] = ((a >>> 16) & 0xff) | (a & 0xff00) | ((a & 0xff) << 16) | (((b >>> 16) & 0xff) << 24);
-        d32[o++] = ((b >>> 8) & 0xff) | ((b & 0xff) << 8) | (c & 0xff0000) | ((c & 0xff00) << 16);
-        d32[o++] = (c & 0xff) | ((d >>> 8) & 0xff00) | ((d & 0xff00) << 8) | ((d & 0xff) << 24);
-      }
-    }
-    return dst;
-  }
-  let o = 0;
-  for (let row = 0; row < h; row++) {
-    let i = (y + row) * srcStride + x * 4;
-    const end = i + w * 4;
-    for (; i < end; i += 4) {
-      dst[o] = src[i + 2];
-      dst[o + 1] = src[i + 1];
-      dst[o + 2] = src[i];
-      o += 3;
-    }
-  }
-  return dst;
+  return pack24(src, srcStride, x, y, w, h, out, true);
 }
 
 /**
@@ -413,11 +378,18 @@ export function bgrxToRgb(src: Uint8Array, srcStride: number, x: number, y: numb
  * 24-bpp layout of Windows DIBs and of RDP bitmaps (MS-RDPBCGR 2.2.9.1.1.3.1.2.2).
  */
 export function bgrxToBgr(src: Uint8Array, srcStride: number, x: number, y: number, w: number, h: number, out?: Buffer): Buffer {
+  return pack24(src, srcStride, x, y, w, h, out, false);
+}
+
+/** BGRX → 3 bytes a pixel, B,G,R or (redFirst) R,G,B. */
+function pack24(src: Uint8Array, srcStride: number, x: number, y: number, w: number, h: number, out: Buffer | undefined, redFirst: boolean): Buffer {
   checkRect(src, srcStride, x, y, w, h);
   const dst = outBuffer(out, w * h * 3);
   const s32 = srcStride % 4 === 0 ? u32View(src) : undefined;
   // Four pixels make three whole output words; rows stay word-aligned when w is a multiple of 4.
   const d32 = s32 && w % 4 === 0 ? u32View(dst) : undefined;
+  // 0xXXRRGGBB → 0xXXBBGGRR when red goes first; the packing below then writes bytes 0, 1, 2.
+  const order = redFirst ? (p: number) => (p & 0xff00ff00) | ((p & 0xff) << 16) | ((p >>> 16) & 0xff) : (p: number) => p;
   if (s32 && d32) {
     const stride32 = srcStride >> 2;
     let o = 0;
@@ -425,11 +397,11 @@ export function bgrxToBgr(src: Uint8Array, srcStride: number, x: number, y: numb
       let j = (y + row) * stride32 + x;
       const end = j + w;
       for (; j < end; j += 4) {
-        const a = s32[j];
-        const b = s32[j + 1];
-        const c = s32[j + 2];
-        const d = s32[j + 3];
-        // Memory order B0 G0 R0 B1 | G1 R1 B2 G2 | R2 B3 G3 R3, stored as little-endian words.
+        const a = order(s32[j]);
+        const b = order(s32[j + 1]);
+        const c = order(s32[j + 2]);
+        const d = order(s32[j + 3]);
+        // Memory order P0 P0 P0 P1 | P1 P1 P2 P2 | P2 P3 P3 P3 (bytes 0..2 of each pixel), little-endian words.
         d32[o++] = (a & 0xffffff) | ((b & 0xff) << 24);
         d32[o++] = ((b >>> 8) & 0xffff) | ((c & 0xffff) << 16);
         d32[o++] = ((c >>> 16) & 0xff) | ((d & 0xffffff) << 8);
@@ -437,14 +409,15 @@ export function bgrxToBgr(src: Uint8Array, srcStride: number, x: number, y: numb
     }
     return dst;
   }
+  const first = redFirst ? 2 : 0;
   let o = 0;
   for (let row = 0; row < h; row++) {
     let i = (y + row) * srcStride + x * 4;
     const end = i + w * 4;
     for (; i < end; i += 4) {
-      dst[o] = src[i];
+      dst[o] = src[i + first];
       dst[o + 1] = src[i + 1];
-      dst[o + 2] = src[i + 2];
+      dst[o + 2] = src[i + 2 - first];
       o += 3;
     }
   }

@@ -17,20 +17,10 @@ import {
   encodeUnicodeText,
 } from '../src/pdu/cliprdr.js';
 import { RdpProtocolError } from '../src/pdu/errors.js';
+import { seededRandom } from './seeded-random.js';
 
 const ITERATIONS = 10_000;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS: Buffer[] = [
   encodeClipCapabilities(0x0e),
@@ -85,7 +75,7 @@ function expectOnlyProtocolErrors(fn: () => unknown, input: Buffer): void {
 
 describe('cliprdr fuzz', () => {
   it(`decodes ${ITERATIONS} mutated PDUs throwing only RdpProtocolError`, () => {
-    const rand = prng(0xc11b);
+    const rand = seededRandom(0xc11b);
     let decoded = 0;
     for (let i = 0; i < ITERATIONS; i++) {
       const input = mutate(SEEDS[i % SEEDS.length]!, rand);
@@ -102,7 +92,7 @@ describe('cliprdr fuzz', () => {
 
   it('feeds a channel mutated messages: it throws only RdpProtocolError and keeps answering', () => {
     vi.useFakeTimers();
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const clipboard = Object.assign(new EventEmitter(), { setText: () => Promise.resolve() });
     const sent: Buffer[] = [];
     const channel = createCliprdrChannel({

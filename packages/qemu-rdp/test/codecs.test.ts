@@ -17,20 +17,11 @@ import {
   type BitmapRect,
 } from '../src/codec/index.js';
 import { decodeInterleaved, decodePlanar, decodeUncompressed, type Pixels } from './bitmap-decoders.js';
+import { seededRandom } from './seeded-random.js';
 
 type Rgb = readonly [number, number, number];
 
 /** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Frame {
   buf: Buffer;
@@ -43,7 +34,7 @@ interface Frame {
  * rectangle and random X bytes, so the encoders must honour stride, offset and ignore X.
  */
 function makeFrame(width: number, height: number, pixel: (x: number, y: number) => Rgb, seed = 1, offset = true): Frame {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const ox = offset ? 3 : 0;
   const oy = offset ? 2 : 0;
   const fw = width + ox + (offset ? 5 : 0);
@@ -111,23 +102,23 @@ const IMAGES: Record<string, Image> = {
   black: () => () => [0, 0, 0],
   white: () => () => [255, 255, 255],
   solid: (_w, _h, seed) => {
-    const c = randomColour(rng(seed));
+    const c = randomColour(seededRandom(seed));
     return () => c;
   },
   twoColourStripes: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const a = randomColour(r);
     const b = randomColour(r);
     return (x) => ((x >> 2) & 1 ? a : b);
   },
   twoColourChecker: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const a = randomColour(r);
     const b = randomColour(r);
     return (x, y) => ((x + y) & 1 ? a : b);
   },
   horizontalLines: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const a = randomColour(r);
     const b = randomColour(r);
     return (_x, y) => (y % 3 === 0 ? a : b);
@@ -138,17 +129,17 @@ const IMAGES: Record<string, Image> = {
     return [v, v, 255 - v];
   },
   noise: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     return () => randomColour(r);
   },
   palette3: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const cs = [randomColour(r), randomColour(r), randomColour(r)];
     return () => cs[(r() * 3) | 0];
   },
   text: (_w, _h, seed) => {
     // Glyph-like strokes: white background, black or coloured ink in 6×10 cells.
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const ink = [[0, 0, 0] as Rgb, randomColour(r)];
     const cells = new Map<string, number>();
     return (x, y) => {
@@ -166,7 +157,7 @@ const IMAGES: Record<string, Image> = {
     };
   },
   antialiasedText: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     return (x, y) => {
       const v = (x * 7 + y * 13) % 11;
       if (v < 6) return [250, 250, 250];
@@ -174,14 +165,14 @@ const IMAGES: Record<string, Image> = {
     };
   },
   dither: (_w, _h, seed) => {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const a = randomColour(r);
     const b = randomColour(r);
     return (x, y) => ((x + (y >> 3)) & 1 ? a : b);
   },
   desktop: (w, h, seed) => {
     // A window on a gradient: title bar, text, a photo-like noisy block.
-    const r = rng(seed);
+    const r = seededRandom(seed);
     return (x, y) => {
       if (y < 6) return [40, 90, 200];
       if (x > w / 2 && y > h / 2) return randomColour(r);
@@ -371,7 +362,7 @@ describe('interleaved RLE', () => {
   });
 
   it('round-trips random images from a few colours (fuzz)', () => {
-    const r = rng(99);
+    const r = seededRandom(99);
     for (let iter = 0; iter < 300; iter++) {
       const w = 1 + ((r() * 70) | 0);
       const h = 1 + ((r() * 20) | 0);
@@ -469,7 +460,7 @@ describe('planar', () => {
   });
 
   it('round-trips random rows of deltas and runs (fuzz)', () => {
-    const r = rng(4242);
+    const r = seededRandom(4242);
     for (let iter = 0; iter < 300; iter++) {
       const w = 1 + ((r() * 140) | 0);
       const h = 1 + ((r() * 6) | 0);

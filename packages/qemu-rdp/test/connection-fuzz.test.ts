@@ -12,20 +12,10 @@ import { PerWriter } from '../src/pdu/per.js';
 import { decodeSecurityHeader } from '../src/pdu/security-header.js';
 import { encodeTpkt, fastPathFrameLength, frameLength, tpktFrameLength } from '../src/pdu/tpkt.js';
 import { decodeConnectionRequest, decodeX224Data, encodeX224Data } from '../src/pdu/x224.js';
+import { seededUint32 } from './seeded-random.js';
 
 const ITERATIONS = 20_000;
 
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 function block(type: number, body: Buffer): Buffer {
   const header = Buffer.alloc(4);
@@ -217,7 +207,7 @@ describe('connection sequence decoders under fuzzing', () => {
   });
 
   it(`survive ${ITERATIONS} random and mutated inputs with RdpProtocolError only`, () => {
-    const next = rng(0x7d9c0a11);
+    const next = seededUint32(0x7d9c0a11);
     const outcomes = new Map<string, { ok: number; rejected: number }>();
     for (let i = 0; i < ITERATIONS; i++) {
       const target = TARGETS[next() % TARGETS.length]!;

@@ -37,6 +37,7 @@ import {
 import { rc4Once } from '../src/nla/rc4.js';
 import { decodeNegTokenResp, decodeSpnegoInitialToken, encodeNegTokenResp, encodeSpnegoInitialToken, NEG_STATE_ACCEPT_COMPLETED, NEG_STATE_REQUEST_MIC, OID_NTLM } from '../src/nla/spnego.js';
 import { createSelfSignedCertificate } from '../src/server/self-signed.js';
+import { seededRandom } from './seeded-random.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const hmacMd5 = (key: Buffer, ...data: Buffer[]): Buffer => {
@@ -358,18 +359,6 @@ describe('TSRequest, TSCredentials and helpers', () => {
 });
 
 describe('fuzzing the decoders and the acceptor (seeded)', () => {
-  /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   function mutate(input: Buffer, rand: () => number): Buffer {
     const out = Buffer.from(input);
     const int = (n: number): number => Math.floor(rand() * n);
@@ -420,7 +409,7 @@ describe('fuzzing the decoders and the acceptor (seeded)', () => {
   };
 
   it('only ever throws RdpProtocolError, 10 000 mutated inputs', () => {
-    const rand = prng(0x5eed);
+    const rand = seededRandom(0x5eed);
     for (let i = 0; i < 10_000; i++) {
       const scenario = scenarios[Math.floor(rand() * scenarios.length)]!;
       const index = Math.floor(rand() * scenario.length);

@@ -4,20 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { RdpProtocolError } from '../src/pdu/errors.js';
 import { decodeClientRdpsndPdu, encodeServerAudioFormats, pcmFormat } from '../src/pdu/rdpsnd.js';
+import { seededRandom } from './seeded-random.js';
 
 const ITERATIONS = 20_000;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -47,7 +37,7 @@ function mutate(seed: Buffer, rnd: () => number): Buffer {
 
 describe('RDPSND decoder fuzz', () => {
   it('returns a PDU or throws RdpProtocolError for mutated and random input', () => {
-    const rnd = prng(0x5eed5);
+    const rnd = seededRandom(0x5eed5);
     const all = seeds();
     const outcomes = { decoded: 0, refused: 0 };
     for (let i = 0; i < ITERATIONS; i++) {

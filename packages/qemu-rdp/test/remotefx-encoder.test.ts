@@ -17,24 +17,15 @@ import {
   type RfxRect,
 } from '../src/codec/remotefx/index.js';
 import { RemoteFxTestDecoder, SPEC_SAMPLE } from './remotefx-decoder.js';
+import { seededRandom } from './seeded-random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ImageKind = 'solid' | 'gradient' | 'text' | 'noise';
 
 /** A BGRX test image of w × h. */
 function image(kind: ImageKind, w: number, h: number, seed = 9): Buffer {
   const b = Buffer.alloc(w * h * 4);
-  const r = rng(seed);
+  const r = seededRandom(seed);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let R: number;

@@ -5,17 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { rlgrDecode, rlgrEncode, type RlgrMode } from '../src/codec/remotefx/index.js';
 import { RdpProtocolError } from '../src/pdu/errors.js';
 import { SPEC_SAMPLE } from './remotefx-decoder.js';
+import { seededRandom } from './seeded-random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha256 = (a: Int16Array): string => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
 
@@ -111,7 +102,7 @@ describe('RLGR round trips', () => {
     });
 
     it(`${mode}: random coefficient-like streams`, () => {
-      const r = rng(mode === 'rlgr1' ? 1 : 3);
+      const r = seededRandom(mode === 'rlgr1' ? 1 : 3);
       for (let iter = 0; iter < 300; iter++) {
         const n = iter < 200 ? 4096 : 1 + Math.floor(r() * 300);
         const density = r();
@@ -135,7 +126,7 @@ describe('RLGR round trips', () => {
 describe('RLGR decoder fuzz', () => {
   for (const mode of ['rlgr1', 'rlgr3'] as const) {
     it(`${mode}: garbage and mutated streams only ever raise RdpProtocolError`, () => {
-      const r = rng(mode === 'rlgr1' ? 0xf00d : 0xbeef);
+      const r = seededRandom(mode === 'rlgr1' ? 0xf00d : 0xbeef);
       const valid = sampleTileData().map((b) => rlgrEncode(mode, rlgrDecode('rlgr3', b, new Int16Array(4096))));
       let thrown = 0;
       for (let iter = 0; iter < 3000; iter++) {

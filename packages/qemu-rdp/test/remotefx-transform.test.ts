@@ -17,17 +17,8 @@ import {
   rlgrDecode,
 } from '../src/codec/remotefx/index.js';
 import { SPEC_SAMPLE, inverseDwt, yCbCrToRgb } from './remotefx-decoder.js';
+import { seededRandom } from './seeded-random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha256 = (a: Int16Array): string => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
 
@@ -91,7 +82,7 @@ function referenceDwt(input: Int16Array): Map<string, number[]> {
 
 describe('forward DWT', () => {
   it('matches a plain reference implementation band by band', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const inputs: Int16Array[] = [new Int16Array(4096), new Int16Array(4096).fill(4095), new Int16Array(4096).fill(-4096)];
     for (let k = 0; k < 12; k++) {
       const a = new Int16Array(4096);
@@ -147,7 +138,7 @@ describe('quantization', () => {
     const q = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
     // band order HL1 LH1 HH1 HL2 LH2 HH2 HL3 LH3 HH3 LL3 → quant index 8 7 9 5 4 6 2 1 3 0
     const bandQ = [14, 13, 15, 11, 10, 12, 8, 7, 9, 6];
-    const r = rng(11);
+    const r = seededRandom(11);
     const c = new Int16Array(4096);
     for (let i = 0; i < 4096; i++) c[i] = Math.floor(r() * 32000) - 16000;
     const quantized = quantize(Int16Array.from(c), q);
@@ -190,7 +181,7 @@ describe('colour conversion (ICT)', () => {
   });
 
   it('agrees with the float formulas to within 0.75/32 (rounding plus the 2^15 factors), and inverts to within one level', () => {
-    const r = rng(5);
+    const r = seededRandom(5);
     const px = Buffer.alloc(64 * 64 * 4);
     for (let i = 0; i < px.length; i++) px[i] = Math.floor(r() * 256);
     const [y, cb, cr] = planes();

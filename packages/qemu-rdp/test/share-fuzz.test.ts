@@ -10,20 +10,10 @@ import { FastPathUpdateCode, decodeFastPathInput, peekFastPathLength } from '../
 import { decodeSlowPathInput } from '../src/pdu/input.js';
 import { decodePointerShape, encodePointerImage, pointerShapeToImage } from '../src/pdu/pointer.js';
 import { PduType, PduType2, decodeSharePdus, encodeShareControl, encodeShareData } from '../src/pdu/share.js';
+import { seededRandom } from './seeded-random.js';
 
 const ITERATIONS = 20_000;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function confirmActiveSeed(): Buffer {
   const sets = [
@@ -146,7 +136,7 @@ function decodeAll(b: Buffer, rand: () => number): number {
 
 describe('share decoders under fuzzing', () => {
   it(`only ever throw RdpProtocolError (${ITERATIONS} seeded cases)`, () => {
-    const rand = prng(0x5eed_0004);
+    const rand = seededRandom(0x5eed_0004);
     let accepted = 0;
     for (let i = 0; i < ITERATIONS; i++) {
       const roll = rand();
