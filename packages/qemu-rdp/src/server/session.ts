@@ -95,7 +95,6 @@ export class RdpSession {
   private selectedProtocol = PROTOCOL_SSL;
   /** Who NLA authenticated (then the Client Info's credentials are not checked again). */
   private nlaUser: string | undefined;
-  private gcc: ClientGccData | undefined;
   private userChannelId = 0;
   private channelIds: number[] = [];
   /** Static virtual channels with a handler, by MCS channel id (handlers start at activation). */
@@ -133,10 +132,6 @@ export class RdpSession {
     this.attach(socket);
     this.handshakeTimer = setTimeout(() => this.close('connection sequence not finished within 30 s', 'warn'), HANDSHAKE_TIMEOUT_MS);
     this.log('info', `connected from ${remoteAddress}`);
-  }
-
-  get isActive(): boolean {
-    return this.phase.name === 'active';
   }
 
   close(reason: string, level: 'debug' | 'info' | 'warn' = 'info'): void {
@@ -317,7 +312,6 @@ export class RdpSession {
   private onConnectInitial(payload: Buffer): void {
     const initial = decodeConnectInitial(payload);
     const gcc = decodeConferenceCreateRequest(initial.userData);
-    this.gcc = gcc;
     if (gcc.core.serverSelectedProtocol !== undefined && gcc.core.serverSelectedProtocol !== this.selectedProtocol) {
       throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but ${this.selectedProtocol} was selected`);
     }
