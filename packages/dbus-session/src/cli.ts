@@ -5,7 +5,11 @@
 // may connect besides the daemon's own uid; '*' lets any uid connect. Exit codes: 0 after a signal-requested stop,
 // 1 on any failure (one error line on stderr).
 import { parseArgs } from 'node:util';
+import { createProcessLogger } from '@vdi-sidecar/display-core';
 import { startDbusSession, type DbusSession } from './index.js';
+
+/** The process log (JSON lines off a terminal); fatal errors stay one plain line (fail). */
+const log = createProcessLogger({ process: 'dbus-session' });
 
 const USAGE = "usage: dbus-session --socket PATH [--allow-uid UID|'*']... [--timeout MS]";
 
@@ -58,7 +62,8 @@ async function main(): Promise<void> {
       // Once running, the daemon's own warnings belong in the container log; before that,
       // its last line is already part of our one error line.
       onStderr: (text) => {
-        if (ready) process.stderr.write(text);
+        if (!ready) return;
+        for (const line of text.split('\n')) if (line.trim()) log('warn', `dbus-daemon: ${line.trim()}`);
       },
     });
   } catch (err) {
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   ready = true;
+  log('info', `dbus-daemon ${session.pid} serves ${session.address}`);
   process.stdout.write(`${session.address}\n`);
 
   const code = await session.exited;
