@@ -1,7 +1,7 @@
 // Our servers' command-line programs as a user runs them: the built CLI (dist/cli.js) as a
 // child process, with its log (stderr) to wait on and its memory to read.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_DIR } from '../paths.js';
 import type { Background, RunResult } from './process.js';
@@ -28,6 +28,8 @@ export function ensurePackagesBuilt(names: readonly string[]): void {
       cwd: pkg,
       stdio: 'inherit',
     });
+    // As the package's nx build does: the bin runs by itself (npx, links on PATH).
+    if (existsSync(join(dist, 'cli.js'))) chmodSync(join(dist, 'cli.js'), 0o755);
   }
 }
 
