@@ -9,6 +9,8 @@ export * from './keymap/index.js';
 export * from './input.js';
 export * from './clipboard.js';
 export * from './audio.js';
+export * from './audio-out.js';
+export * from './pcm.js';
 export * from './screenshot.js';
 export { QEMU_BUS_NAME } from './dbus/names.js';
 export * from './placeholder.js';

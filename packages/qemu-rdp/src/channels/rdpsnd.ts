@@ -5,13 +5,17 @@
 // clients) in blocks of ~40 ms. Flow control: at most MAX_UNCONFIRMED blocks wait for the
 // client's Wave Confirm; beyond that PCM waits in a short buffer whose oldest audio is dropped,
 // so a slow client hears gaps, never a growing delay.
-//
-// QEMU keeps one audio out listener per D-Bus peer (audio/dbusaudio.c refuses a second with
-// "already registered"), and all sessions share the display's bus connection: the listener is
-// shared by every session of a display, started by the first and closed shortly after the last.
-import { EventEmitter } from 'node:events';
+// The audio comes from display-core's shared audio out source (one QEMU listener per display).
 import { performance } from 'node:perf_hooks';
-import { AudioListener, type AudioEvents, type PcmFormat, type QemuDisplay } from '@vdi-sidecar/display-core';
+import {
+  acquireSharedAudioOut,
+  convertiblePcm,
+  PcmConverter,
+  type AudioLease,
+  type AudioSource,
+  type PcmFormat,
+  type QemuDisplay,
+} from '@vdi-sidecar/display-core';
 import {
   decodeClientRdpsndPdu,
   encodeServerAudioFormats,
@@ -30,17 +34,6 @@ import {
   type ClientAudioFormats,
 } from '../pdu/rdpsnd.js';
 import type { ChannelContext, StaticChannel, StaticChannelFactory } from './static-channel.js';
-
-/** What the channel plays: display-core's audio out listener, or a stand-in in tests. */
-export interface AudioSource extends EventEmitter<AudioEvents> {
-  /** The open voices and their formats. */
-  readonly formats: ReadonlyMap<bigint, PcmFormat>;
-}
-
-export interface AudioLease {
-  readonly source: AudioSource;
-  release(): void;
-}
 
 export interface RdpsndOptions {
   /** Gets the display's audio (default: the shared AudioListener of the display). */
@@ -70,236 +63,6 @@ const INITIAL_BLOCK_NO = 0;
 const SERVER_VERSION = RDPSND_VERSION_WIN7;
 /** The format offered when QEMU announced none in time: QEMU's default mixing format. */
 const FALLBACK_FORMAT = { frequency: 44100, channels: 2 };
-
-// ---- The shared audio out listener ---------------------------------------------------------
-
-/** After the last session leaves, the listener stays this long (a reconnecting client reuses it). */
-const LINGER_MS = 3000;
-const REGISTER_RETRIES = 5;
-const REGISTER_RETRY_MS = 300;
-
-class SharedAudioOut extends EventEmitter<AudioEvents> implements AudioSource {
-  readonly formats = new Map<bigint, PcmFormat>();
-  private listener: AudioListener | undefined;
-  private starting: Promise<void> | undefined;
-  private users = 0;
-  private linger: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly display: QemuDisplay,
-    private readonly forget: () => void,
-  ) {
-    super();
-    display.on('attached', this.onAttached);
-    display.on('detached', this.onDetached);
-  }
-
-  async acquire(): Promise<AudioLease> {
-    this.users++;
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    try {
-      await this.ensureStarted();
-    } catch (err) {
-      this.release();
-      throw err;
-    }
-    let released = false;
-    return {
-      source: this,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.release();
-      },
-    };
-  }
-
-  private release(): void {
-    this.users--;
-    if (this.users > 0) return;
-    clearTimeout(this.linger);
-    this.linger = setTimeout(() => {
-      if (this.users > 0) return;
-      this.stopListener();
-      this.display.off('attached', this.onAttached);
-      this.display.off('detached', this.onDetached);
-      this.forget();
-    }, LINGER_MS);
-    this.linger.unref();
-  }
-
-  private ensureStarted(): Promise<void> {
-    if (this.listener) return Promise.resolve();
-    this.starting ??= this.start().finally(() => (this.starting = undefined));
-    return this.starting;
-  }
-
-  private async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const listener = new AudioListener(this.display, 'out');
-      listener.on('init', (voice, format) => {
-        this.formats.set(voice, format);
-        this.emit('init', voice, format);
-      });
-      listener.on('fini', (voice) => {
-        this.formats.delete(voice);
-        this.emit('fini', voice);
-      });
-      listener.on('enabled', (voice, enabled) => this.emit('enabled', voice, enabled));
-      listener.on('volume', (voice, mute, volume) => this.emit('volume', voice, mute, volume));
-      listener.on('data', (voice, pcm) => this.emit('data', voice, pcm));
-      try {
-        await listener.start();
-      } catch (err) {
-        listener.removeAllListeners();
-        // QEMU notices a closed listener link asynchronously: a quick restart can find the
-        // old registration still there.
-        if (attempt < REGISTER_RETRIES && /already registered/.test((err as Error).message)) {
-          await new Promise((r) => setTimeout(r, REGISTER_RETRY_MS));
-          continue;
-        }
-        throw err;
-      }
-      if (this.users === 0) {
-        listener.close();
-        return;
-      }
-      this.listener = listener;
-      return;
-    }
-  }
-
-  private stopListener(): void {
-    const listener = this.listener;
-    this.listener = undefined;
-    if (!listener) return;
-    listener.removeAllListeners();
-    listener.close();
-    for (const voice of [...this.formats.keys()]) {
-      this.formats.delete(voice);
-      this.emit('fini', voice);
-    }
-  }
-
-  private readonly onAttached = (): void => {
-    if (this.users > 0) this.ensureStarted().catch(() => undefined);
-  };
-
-  private readonly onDetached = (): void => this.stopListener();
-}
-
-const sharedAudio = new WeakMap<QemuDisplay, SharedAudioOut>();
-
-/** The display's audio out listener, shared by all its sessions. */
-export function acquireSharedAudioOut(display: QemuDisplay): Promise<AudioLease> {
-  let shared = sharedAudio.get(display);
-  if (!shared) {
-    shared = new SharedAudioOut(display, () => sharedAudio.delete(display));
-    sharedAudio.set(display, shared);
-  }
-  return shared.acquire();
-}
-
-// ---- PCM conversion ------------------------------------------------------------------------
-
-/** Whether {@link PcmConverter} can read this format. */
-export function convertiblePcm(f: PcmFormat): boolean {
-  const bitsOk = f.float ? f.bits === 32 || f.bits === 64 : f.bits === 8 || f.bits === 16 || f.bits === 32;
-  return bitsOk && f.channels >= 1 && f.frequency > 0 && f.bytesPerFrame === (f.bits / 8) * f.channels;
-}
-
-/**
- * QEMU's PCM (any of its sample formats) to signed 16-bit little-endian PCM with the given
- * rate and channel count. Stateful: partial frames and the resampler's position carry over
- * from one chunk to the next, so a stream converted in pieces keeps its duration.
- */
-export class PcmConverter {
-  private rest: Buffer = Buffer.alloc(0);
-  /** Resampler: position of the next output frame in input frames, relative to the chunk start. */
-  private pos = 0;
-  /** The last input frame of the previous chunk (position -1). */
-  private prev: Float64Array | undefined;
-  private readonly direct: boolean;
-
-  constructor(
-    readonly input: PcmFormat,
-    readonly output: { frequency: number; channels: number },
-  ) {
-    if (!convertiblePcm(input)) throw new Error(`unsupported PCM: ${input.bits} bits${input.float ? ' float' : ''}, ${input.channels} channels`);
-    this.direct =
-      input.bits === 16 && input.signed && !input.float && !input.bigEndian && input.channels === output.channels && input.frequency === output.frequency;
-  }
-
-  convert(chunk: Buffer): Buffer {
-    const frameBytes = this.input.bytesPerFrame;
-    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    const frames = Math.floor(data.length / frameBytes);
-    this.rest = Buffer.from(data.subarray(frames * frameBytes));
-    if (frames === 0) return Buffer.alloc(0);
-    if (this.direct) return Buffer.from(data.subarray(0, frames * frameBytes));
-    const inCh = this.input.channels;
-    const outCh = this.output.channels;
-    // Decode and map channels: samples as doubles in [-1, 1], outCh per frame.
-    const mapped = new Float64Array(frames * outCh);
-    const frame = new Float64Array(inCh);
-    const bytes = this.input.bits / 8;
-    for (let i = 0; i < frames; i++) {
-      for (let c = 0; c < inCh; c++) frame[c] = this.sample(data, i * frameBytes + c * bytes);
-      if (outCh === 1 && inCh > 1) {
-        let sum = 0;
-        for (let c = 0; c < inCh; c++) sum += frame[c]!;
-        mapped[i] = sum / inCh;
-      } else {
-        for (let c = 0; c < outCh; c++) mapped[i * outCh + c] = frame[Math.min(c, inCh - 1)]!;
-      }
-    }
-    const resampled = this.input.frequency === this.output.frequency ? mapped : this.resample(mapped, frames, outCh);
-    const out = Buffer.allocUnsafe(resampled.length * 2);
-    for (let i = 0; i < resampled.length; i++) {
-      out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(resampled[i]! * 32768))), i * 2);
-    }
-    return out;
-  }
-
-  private sample(b: Buffer, at: number): number {
-    const f = this.input;
-    if (f.float) {
-      if (f.bits === 32) return f.bigEndian ? b.readFloatBE(at) : b.readFloatLE(at);
-      return f.bigEndian ? b.readDoubleBE(at) : b.readDoubleLE(at);
-    }
-    switch (f.bits) {
-      case 8:
-        return f.signed ? b.readInt8(at) / 128 : (b[at]! - 128) / 128;
-      case 16:
-        if (f.signed) return (f.bigEndian ? b.readInt16BE(at) : b.readInt16LE(at)) / 32768;
-        return ((f.bigEndian ? b.readUInt16BE(at) : b.readUInt16LE(at)) - 32768) / 32768;
-      default:
-        if (f.signed) return (f.bigEndian ? b.readInt32BE(at) : b.readInt32LE(at)) / 2147483648;
-        return ((f.bigEndian ? b.readUInt32BE(at) : b.readUInt32LE(at)) - 2147483648) / 2147483648;
-    }
-  }
-
-  /** Linear interpolation between neighbouring input frames, continuing across chunks. */
-  private resample(x: Float64Array, frames: number, ch: number): Float64Array {
-    const step = this.input.frequency / this.output.frequency;
-    const at = (i: number, c: number): number => (i < 0 ? (this.prev ? this.prev[c]! : x[c]!) : x[i * ch + c]!);
-    const out: number[] = [];
-    let p = this.pos;
-    while (p <= frames - 1) {
-      const i = Math.floor(p);
-      const t = p - i;
-      for (let c = 0; c < ch; c++) {
-        const a = at(i, c);
-        out.push(t === 0 ? a : a + (at(Math.min(i + 1, frames - 1), c) - a) * t);
-      }
-      p += step;
-    }
-    this.pos = p - frames;
-    this.prev = x.slice((frames - 1) * ch, frames * ch);
-    return Float64Array.from(out);
-  }
-}
 
 // ---- The channel ---------------------------------------------------------------------------
 

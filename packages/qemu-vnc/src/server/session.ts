@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import {
+  acquireSharedAudioOut,
   decodeLockModifiers,
   diffButtons,
   keysymToQnum,
@@ -13,8 +14,12 @@ import {
   StallWatch,
   QNUM,
   validatePixelFormat,
+  PcmConverter,
+  convertiblePcm,
+  type AudioLease,
   type ClipboardPeer,
   type AuthRateLimiter,
+  type PcmFormat,
   type DamageConsumer,
   type PixelFormat,
   type ProtocolMetrics,
@@ -31,7 +36,17 @@ import {
   type ClientMessage,
   type RfbVersion,
 } from '../rfb/client-messages.js';
-import { ClipboardAction, ClipboardFormat, FenceFlag, PseudoEncoding, SecurityType, VeNCryptSubtype, DesktopSizeReason, DesktopSizeStatus } from '../rfb/constants.js';
+import {
+  ClipboardAction,
+  ClipboardFormat,
+  FenceFlag,
+  PseudoEncoding,
+  QemuAudioSampleFormat,
+  SecurityType,
+  VeNCryptSubtype,
+  DesktopSizeReason,
+  DesktopSizeStatus,
+} from '../rfb/constants.js';
 import { EncoderSet, encodingName, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
 import { RfbProtocolError } from '../rfb/errors.js';
 import {
@@ -47,6 +62,9 @@ import {
   encodeFramebufferUpdateHeader,
   encodeLedStateRect,
   encodeProtocolVersion,
+  encodeQemuAudioBegin,
+  encodeQemuAudioData,
+  encodeQemuAudioEnd,
   encodeSecurityFailure,
   encodeSecurityResult,
   encodeSecurityTypes,
@@ -113,6 +131,23 @@ const MIN_CONGESTION_LIMIT = 1 << 20;
 
 const EXTENDED_CLIPBOARD_MAX = 1 << 20;
 
+/** QEMU Audio SetFormat's sample rate, at most (QEMU refuses rates above INT_MAX; this is a sane bound). */
+const MAX_AUDIO_FREQUENCY = 384_000;
+
+/** The client's QEMU Audio format (rfbproto "QEMU Audio Client Message", SetFormat). */
+interface AudioClientFormat {
+  sampleFormat: number;
+  channels: number;
+  frequency: number;
+}
+
+/** A QEMU Audio stream to this client: the shared audio out, and a converter per guest voice. */
+interface AudioStream {
+  lease: AudioLease | undefined;
+  readonly converters: Map<bigint, PcmConverter | undefined>;
+  dropped: number;
+}
+
 /** Time a client has from connecting to ClientInit (QEMU's VNC server has none; TigerVNC 2 min). */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -145,6 +180,9 @@ export class VncSession {
   private readonly stall: StallWatch;
   private qemuKeyEventsConfirmed = false;
   private readonly unsubscribe: Array<() => void> = [];
+  /** QEMU's default until the client sets one: S16, stereo, 44.1 kHz (ui/vnc.c). */
+  private audioFormat: AudioClientFormat = { sampleFormat: QemuAudioSampleFormat.S16, channels: 2, frequency: 44100 };
+  private audio: AudioStream | undefined;
   /** Bytes and FramebufferUpdates sent, for metrics and tests. */
   readonly stats = { bytes: 0, updates: 0, rects: 0 };
   /** When the client got past the handshake (ClientInit), for /api/vm. */
@@ -189,6 +227,7 @@ export class VncSession {
     clearTimeout(this.handshakeTimer);
     this.stall.stop();
     this.host.log(level, `client ${this.id} (${this.remoteAddress}): ${reason}`);
+    this.stopAudio(!this.stream.destroyed && this.stream.writable);
     for (const off of this.unsubscribe.splice(0)) off();
     this.damage?.close();
     this.encoders.close();
@@ -226,8 +265,8 @@ export class VncSession {
     }
   };
 
-  private write(data: Buffer): boolean {
-    if (this.phase.name === 'closed') return false;
+  private write(data: Buffer, evenIfClosed = false): boolean {
+    if (this.phase.name === 'closed' && !evenIfClosed) return false;
     this.stats.bytes += data.length;
     this.host.metrics?.sent(data.length);
     const more = this.stream.write(data);
@@ -524,10 +563,105 @@ export class VncSession {
         this.requestDesktopSize(msg.width, msg.height);
         break;
       case 'QemuAudioEnable':
+        this.startAudio();
+        break;
       case 'QemuAudioDisable':
+        this.stopAudio(true);
+        break;
       case 'QemuAudioSetFormat':
+        if (msg.frequency < 1 || msg.frequency > MAX_AUDIO_FREQUENCY) {
+          throw new RfbProtocolError('RFB_ERR_BAD_AUDIO_FORMAT', `QEMU audio frequency ${msg.frequency} Hz`);
+        }
+        this.audioFormat = { sampleFormat: msg.sampleFormat, channels: msg.channels, frequency: msg.frequency };
+        this.audio?.converters.clear();
         break;
     }
+  }
+
+  // ---- QEMU Audio (rfbproto "QEMU Audio Pseudo-encoding") ---------------------------
+
+  /**
+   * Enable: the guest's audio out (display-core's listener, shared with every other client of
+   * the display) goes to this client as Begin, then Data in the format it set.
+   */
+  private startAudio(): void {
+    if (!this.prefs.requested.has(PseudoEncoding.QemuAudio)) {
+      this.host.log('debug', `client ${this.id}: QEMU Audio enable without the -259 pseudo-encoding, ignored`);
+      return;
+    }
+    if (this.audio) return;
+    const stream: AudioStream = { lease: undefined, converters: new Map(), dropped: 0 };
+    this.audio = stream;
+    acquireSharedAudioOut(this.host.display).then(
+      (lease) => {
+        if (this.audio !== stream || this.phase.name !== 'normal') {
+          lease.release();
+          return;
+        }
+        stream.lease = lease;
+        lease.source.on('data', this.onAudioData);
+        lease.source.on('init', this.onAudioVoice);
+        lease.source.on('fini', this.onAudioVoice);
+        this.write(encodeQemuAudioBegin());
+        this.host.log('info', `client ${this.id}: audio on (${describeAudioFormat(this.audioFormat)})`);
+      },
+      (err: Error) => {
+        if (this.audio === stream) this.audio = undefined;
+        this.host.log('info', `client ${this.id}: no audio: ${err.message}`);
+      },
+    );
+  }
+
+  /** Disable or close: End (when the stream had begun and `sendEnd`), and the source let go. */
+  private stopAudio(sendEnd: boolean): void {
+    const stream = this.audio;
+    if (!stream) return;
+    this.audio = undefined;
+    const lease = stream.lease;
+    if (!lease) return; // still acquiring: released when it arrives
+    lease.source.off('data', this.onAudioData);
+    lease.source.off('init', this.onAudioVoice);
+    lease.source.off('fini', this.onAudioVoice);
+    lease.release();
+    if (sendEnd) this.write(encodeQemuAudioEnd(), true);
+    if (stream.dropped) this.host.log('debug', `client ${this.id}: dropped ${stream.dropped} audio bytes (congested)`);
+  }
+
+  private readonly onAudioVoice = (voice: bigint): void => {
+    this.audio?.converters.delete(voice);
+  };
+
+  private readonly onAudioData = (voice: bigint, pcm: Buffer): void => {
+    const stream = this.audio;
+    if (!stream?.lease || this.phase.name !== 'normal') return;
+    const converter = this.audioConverter(stream, voice);
+    if (!converter) return;
+    const out = converter.convert(pcm);
+    if (out.length === 0) return;
+    // Audio is not queued behind a slow client: while the socket holds more than the
+    // congestion limit, it is dropped (the client hears a gap, never a growing delay).
+    if (this.stream.writableLength > this.congestionLimit()) {
+      stream.dropped += out.length;
+      return;
+    }
+    this.write(encodeQemuAudioData(out));
+  };
+
+  private audioConverter(stream: AudioStream, voice: bigint): PcmConverter | undefined {
+    if (stream.converters.has(voice)) return stream.converters.get(voice);
+    const format: PcmFormat | undefined = stream.lease?.source.formats.get(voice);
+    if (!format) return undefined;
+    const f = this.audioFormat;
+    let converter: PcmConverter | undefined;
+    if (convertiblePcm(format)) {
+      // Sample formats: U8 S8 U16 S16 U32 S32 — the size doubles every two, odd ones are signed.
+      const bits = (8 << (f.sampleFormat >> 1)) as 8 | 16 | 32;
+      converter = new PcmConverter(format, { frequency: f.frequency, channels: f.channels, bits, signed: (f.sampleFormat & 1) === 1 });
+    } else {
+      this.host.log('warn', `client ${this.id}: voice ${voice}: cannot convert ${format.bits}-bit${format.float ? ' float' : ''} PCM`);
+    }
+    stream.converters.set(voice, converter);
+    return converter;
   }
 
   private setEncodings(encodings: number[]): void {
@@ -749,6 +883,11 @@ export class VncSession {
       screens: [{ id: 0, x: 0, y: 0, width: fb.width, height: fb.height, flags: 0 }],
     });
   }
+}
+
+function describeAudioFormat(f: AudioClientFormat): string {
+  const name = Object.entries(QemuAudioSampleFormat).find(([, v]) => v === f.sampleFormat)?.[0] ?? `format ${f.sampleFormat}`;
+  return `${name}, ${f.channels} channel${f.channels === 1 ? '' : 's'}, ${f.frequency} Hz`;
 }
 
 function clip(r: Rect, to: Rect): Rect | undefined {
