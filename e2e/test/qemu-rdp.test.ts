@@ -314,8 +314,17 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
     const early = await startQemuRdp({ busAddress: rig.busAddress, http: '127.0.0.1:0', log: join(rig.artifactsDir, 'qemu-rdp.log') });
     try {
       expect(await (await fetch(`${early.httpUrl}healthz`)).status).toBe(200);
-      const readyz = await fetch(`${early.httpUrl}readyz`);
-      expect([readyz.status, await readyz.text()]).toEqual([503, expect.stringMatching(/no VM/)]);
+      // Not ready from the start ("connecting"), then, bus connected, for want of a VM.
+      let readyz = { status: 0, body: '' };
+      await waitFor(
+        async () => {
+          const r = await fetch(`${early.httpUrl}readyz`);
+          readyz = { status: r.status, body: await r.text() };
+          return /no VM/.test(readyz.body) ? readyz : undefined;
+        },
+        { message: () => `/readyz to say there is no VM; last: ${JSON.stringify(readyz)}` },
+      );
+      expect(readyz.status).toBe(503);
     } finally {
       await early.stop();
       await rig.startQemu();
