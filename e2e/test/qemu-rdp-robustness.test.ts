@@ -210,6 +210,55 @@ const clientInfo: Case[] = [
   },
 ];
 
+/** A client with the channels the server serves; a malformed message on one of them. */
+async function onChannel(c: RawRdpClient, channel: 'cliprdr' | 'rdpsnd' | 'drdynvc', message: Buffer): Promise<void> {
+  const channels = ['cliprdr', 'rdpsnd', 'drdynvc'];
+  await c.activate({ channels });
+  await sleep(300); // the server opens its channels at activation
+  c.sendOnStaticChannel(channels.indexOf(channel), message);
+}
+
+const virtualChannels: Case[] = [
+  {
+    name: 'a clipboard PDU of an unknown type (cliprdr)',
+    // CLIPRDR_HEADER [MS-RDPECLIP 2.2.1]: msgType 0x7777, msgFlags 0, dataLen 0.
+    attack: (c) => onChannel(c, 'cliprdr', Buffer.from([0x77, 0x77, 0, 0, 0, 0, 0, 0])),
+    why: /closed: protocol error RDP_ERR_[A-Z_]+: .*/,
+  },
+  {
+    name: 'a clipboard format list whose dataLen exceeds the message (cliprdr)',
+    // CB_FORMAT_LIST 0x0002, flags 0, dataLen 4096, 4 bytes of data.
+    attack: (c) => onChannel(c, 'cliprdr', Buffer.from([0x02, 0x00, 0, 0, 0x00, 0x10, 0, 0, 1, 2, 3, 4])),
+    why: /closed: protocol error RDP_ERR_[A-Z_]+: .*/,
+  },
+  {
+    name: 'client audio formats whose BodySize exceeds the message (rdpsnd)',
+    // SNDPROLOG [MS-RDPEA 2.2.1]: msgType SNDC_FORMATS 0x07, bPad, BodySize 64; then 4 bytes.
+    attack: (c) => onChannel(c, 'rdpsnd', Buffer.from([0x07, 0, 0x40, 0, 1, 2, 3, 4])),
+    why: /closed: protocol error RDP_ERR_TRUNCATED: .*/,
+  },
+  {
+    name: 'a dynamic channel PDU with an unknown command (drdynvc)',
+    // Cmd 0xF in the header byte [MS-RDPEDYC 2.2].
+    attack: (c) => onChannel(c, 'drdynvc', Buffer.from([0xf0, 0x01])),
+    why: /closed: protocol error RDP_ERR_UNEXPECTED: DVC PDU: command 0xf is not one this server accepts$/,
+  },
+  {
+    name: 'data on a dynamic channel that was never opened (drdynvc)',
+    attack: (c) => onChannel(c, 'drdynvc', Buffer.from([0x30, 0x42, 0x00])),
+    why: /closed: protocol error RDP_ERR_UNEXPECTED: drdynvc: data on channel 66, which is not open$/,
+  },
+  {
+    name: 'a static channel chunk whose header lies about its length',
+    attack: async (c) => {
+      await c.activate({ channels: ['cliprdr'] });
+      // CHANNEL_PDU_HEADER: length 2, flags FIRST|LAST, then 6 bytes.
+      c.write(x224Data(mcsSendDataRequest(c.userId, c.staticChannelIds[0], Buffer.from([2, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3, 4, 5, 6]))));
+    },
+    why: /closed: protocol error RDP_ERR_BAD_LENGTH: virtual channel cliprdr: chunks carry 6 bytes of a 2-byte message$/,
+  },
+];
+
 const afterActivation: Case[] = [
   {
     name: 'a share control header whose totalLength exceeds the data',
@@ -342,6 +391,9 @@ describe.each(QEMU_VERSIONS)('qemu-rdp robustness on QEMU %s', (qemu) => {
   });
   describe('after activation', () => {
     it.each(afterActivation)('drops a client sending $name', (c) => expectDropped(c));
+  });
+  describe('virtual channels', () => {
+    it.each(virtualChannels)('drops a client sending $name', (c) => expectDropped(c));
   });
 
   it('a raw client that completes the connection sequence gets the whole screen as fast-path bitmaps', async () => {

@@ -271,8 +271,8 @@ export function clientNetworkData(channelCount = 0, channels: string[] = []): Bu
 }
 
 /** The usual client settings blocks: core, security, network (no channels). */
-export function defaultClientBlocks(bpp: 16 | 24 | 32 = 32): Buffer {
-  return cat(clientCoreData({ bpp }), clientSecurityData(), clientNetworkData());
+export function defaultClientBlocks(bpp: 16 | 24 | 32 = 32, channels: string[] = []): Buffer {
+  return cat(clientCoreData({ bpp }), clientSecurityData(), clientNetworkData(channels.length, channels));
 }
 
 /** Erect Domain Request [2.2.1.5]: subHeight 0, subInterval 0 (PER INTEGERs: length 1, value 0). */
@@ -697,6 +697,16 @@ export class RawRdpClient {
     }
   }
 
+  /** MCS ids of the static channels asked for in activate(), in the same order. */
+  staticChannelIds: number[] = [];
+
+  /** One whole message on static channel `index` (of activate's `channels`), in a single chunk
+   * (CHANNEL_PDU_HEADER [2.2.6.1.1]: length, flags FIRST|LAST). */
+  sendOnStaticChannel(index: number, message: Buffer): void {
+    const chunk = cat(u32le(message.length), u32le(0x03), message);
+    this.write(x224Data(mcsSendDataRequest(this.userId, this.staticChannelIds[index], chunk)));
+  }
+
   /** `data` in an MCS Send Data Request from this user on the I/O channel. */
   sendOnIoChannel(data: Buffer): void {
     this.write(x224Data(mcsSendDataRequest(this.userId, MCS_IO_CHANNEL_ID, data)));
@@ -747,11 +757,14 @@ export class RawRdpClient {
   }
 
   /** The whole connection sequence up to the active session (graphics follow as fast-path output). */
-  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32 } = {}): Promise<void> {
+  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[] } = {}): Promise<void> {
+    const channels = o.channels ?? [];
     await this.negotiate();
-    await this.connectMcs(defaultClientBlocks(o.bpp));
+    await this.connectMcs(defaultClientBlocks(o.bpp, channels));
     await this.attachUser();
-    await this.joinChannels();
+    // The server numbers static channels from 1004 in the order the client listed them.
+    this.staticChannelIds = channels.map((_, i) => MCS_IO_CHANNEL_ID + 1 + i);
+    await this.joinChannels([this.userId, MCS_IO_CHANNEL_ID, ...this.staticChannelIds]);
     this.sendClientInfo(o.userName, o.password);
     await this.readLicenseAndDemandActive();
     await this.confirmAndFinalize(o.bpp);
