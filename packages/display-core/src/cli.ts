@@ -2,6 +2,7 @@
 // qemu-display: inspect and drive a VM's console through QEMU's D-Bus display.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError, wholeNumberArg } from './cli-args.js';
 import { DisplayError, QemuDisplay, type LogLevel } from './display.js';
 import { pressCombo, typeText } from './input.js';
 import { createProcessLogger } from './log.js';
@@ -25,8 +26,6 @@ Options (every command):
   -h, --help            this text
 
 Exit codes: 0 success, 1 failure (no bus, no VM, no such console), 2 bad usage.`;
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   if (!['info', 'screenshot', 'type', 'key', 'watch'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   const address = values['dbus-address'] ?? process.env.DBUS_DISPLAY_ADDRESS;
   if (!address) throw new UsageError('no bus address: give --dbus-address or set DBUS_DISPLAY_ADDRESS');
-  const consoleId = nonNegativeInt(values.console, '--console');
+  const consoleId = wholeNumberArg(values.console, '--console');
   const timeoutMs = positiveNumber(values.timeout, '--timeout') * 1000;
   if (command === 'screenshot' && !values.output) throw new UsageError('screenshot needs --output FILE.png');
   if ((command === 'type' || command === 'key') && args.length !== 1) throw new UsageError(`${command} needs exactly one argument`);
@@ -135,12 +134,6 @@ async function watch(display: QemuDisplay, durationS: number): Promise<void> {
     );
     last = now;
   }
-}
-
-function nonNegativeInt(text: string | undefined, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, not "${text}"`);
-  return n;
 }
 
 function positiveNumber(text: string | undefined, flag: string): number {

@@ -18,6 +18,7 @@ export * from './net/endpoint.js';
 export * from './net/auth-rate-limiter.js';
 export * from './net/secret-file.js';
 export * from './net/stall-watch.js';
+export * from './cli-args.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './http/ops-server.js';

@@ -9,9 +9,11 @@ import {
   ServerMetrics,
   createProcessLogger,
   displayReadiness,
+  endpointArg,
   isLoopback,
-  parseEndpoint,
-  readSecretFile,
+  passwordFileArg,
+  UsageError,
+  wholeNumberArg,
   type Endpoint,
   type Logger,
 } from '@vdi-sidecar/display-core';
@@ -58,8 +60,6 @@ Logs go to stderr: JSON lines unless it is a terminal (VDI_LOG_FORMAT=json|text 
 
 Exit codes: 0 after SIGTERM/SIGINT, 1 when a listener cannot be opened, 2 bad usage.`;
 
-class UsageError extends Error {}
-
 function main(argv: string[]): Promise<number> | number {
   const { values } = parseArgs({
     args: argv,
@@ -93,13 +93,8 @@ function main(argv: string[]): Promise<number> | number {
   const httpText = values.http ?? env.QEMU_RDP_HTTP;
   const http = httpText ? endpointArg(httpText, '--http') : undefined;
   const stallText = values['stall-timeout'] ?? env.QEMU_RDP_STALL_TIMEOUT;
-  const stallSeconds = stallText === undefined ? undefined : Number(stallText);
-  if (stallSeconds !== undefined && (!Number.isInteger(stallSeconds) || stallSeconds < 0)) {
-    throw new UsageError(`--stall-timeout takes a whole number of seconds, not "${stallText}"`);
-  }
-  const consoleText = values.console ?? env.QEMU_RDP_CONSOLE ?? '0';
-  const consoleId = Number(consoleText);
-  if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
+  const stallTimeoutMs = stallText === undefined ? undefined : wholeNumberArg(stallText, '--stall-timeout', 'seconds') * 1000;
+  const consoleId = wholeNumberArg(values.console ?? env.QEMU_RDP_CONSOLE ?? '0', '--console');
   const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
   const bitmapCompression = !(values['no-bitmap-compression'] ?? env.QEMU_RDP_BITMAP_COMPRESSION === '0');
   const clipboardSharing = !(values['no-clipboard'] ?? env.QEMU_RDP_CLIPBOARD === '0');
@@ -111,12 +106,7 @@ function main(argv: string[]): Promise<number> | number {
   const username = values.username ?? env.QEMU_RDP_USERNAME;
   const passwordFile = values['password-file'] ?? env.QEMU_RDP_PASSWORD_FILE;
   if (username && !passwordFile) throw new UsageError('--username needs --password-file');
-  let password: string | undefined;
-  try {
-    password = passwordFile ? readSecretFile(passwordFile) : undefined;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const password = passwordFile ? passwordFileArg(passwordFile) : undefined;
   if (!isLoopback(listen.host) && password === undefined && !insecure) {
     throw new UsageError(
       `refusing to listen on ${listen.host}:${listen.port}, beyond loopback, without credentials: give --username and --password-file, or --insecure if you really mean it`,
@@ -152,19 +142,11 @@ function main(argv: string[]): Promise<number> | number {
     bitmapCompression,
     remoteFx,
     metrics: metrics.for('rdp'),
-    stallTimeoutMs: stallSeconds === undefined ? undefined : stallSeconds * 1000,
+    stallTimeoutMs,
     log,
   });
   const ops = http ? new OpsServer({ readiness: displayReadiness(display), metrics, log }) : undefined;
   return serve(server, display, listen, ops && http ? { ops, endpoint: http } : undefined);
-}
-
-function endpointArg(text: string, flag: string): Endpoint {
-  try {
-    return parseEndpoint(text, flag);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 async function serve(server: RdpServer, display: QemuDisplay, listen: Endpoint, http: { ops: OpsServer; endpoint: Endpoint } | undefined): Promise<number> {

@@ -7,12 +7,14 @@ import {
   ClipboardPeer,
   createProcessLogger,
   displayReadiness,
+  endpointArg,
   isLoopback,
   OpsServer,
-  parseEndpoint,
+  passwordFileArg,
   QemuDisplay,
-  readSecretFile,
   ServerMetrics,
+  UsageError,
+  wholeNumberArg,
   type Endpoint,
   type Logger,
 } from '@vdi-sidecar/display-core';
@@ -59,8 +61,6 @@ is a terminal; VDI_LOG_FORMAT=json|text|auto chooses.
 
 Exit codes: 0 after SIGTERM/SIGINT, 1 when a listener cannot be opened, 2 bad usage.`;
 
-class UsageError extends Error {}
-
 const SHARE_POLICIES: readonly SharePolicy[] = ['allow', 'disconnect', 'refuse'];
 
 function main(argv: string[]): Promise<number> | number {
@@ -95,9 +95,7 @@ function main(argv: string[]): Promise<number> | number {
   const websocket = wsText ? endpointArg(wsText, '--websocket') : undefined;
   const httpText = values.http ?? env.QEMU_VNC_HTTP;
   const http = httpText ? endpointArg(httpText, '--http') : undefined;
-  const consoleText = values.console ?? env.QEMU_VNC_CONSOLE ?? '0';
-  const consoleId = Number(consoleText);
-  if (!Number.isInteger(consoleId) || consoleId < 0) throw new UsageError(`--console takes a whole number, not "${consoleText}"`);
+  const consoleId = wholeNumberArg(values.console ?? env.QEMU_VNC_CONSOLE ?? '0', '--console');
   const sharePolicy = (values['share-policy'] ?? env.QEMU_VNC_SHARE_POLICY ?? 'allow') as SharePolicy;
   if (!SHARE_POLICIES.includes(sharePolicy)) throw new UsageError(`--share-policy takes ${SHARE_POLICIES.join(', ')}, not "${sharePolicy}"`);
   const insecure = values.insecure ?? env.QEMU_VNC_INSECURE === '1';
@@ -107,7 +105,7 @@ function main(argv: string[]): Promise<number> | number {
   const certFile = values['tls-cert'] ?? env.QEMU_VNC_TLS_CERT;
   const keyFile = values['tls-key'] ?? env.QEMU_VNC_TLS_KEY;
   if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--tls-cert and --tls-key go together');
-  const password = passwordFile ? readPassword(passwordFile) : undefined;
+  const password = passwordFile ? passwordFileArg(passwordFile) : undefined;
   const tls = certFile && keyFile ? createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) }) : undefined;
 
   for (const ep of [listen, websocket, http]) {
@@ -125,7 +123,8 @@ function main(argv: string[]): Promise<number> | number {
   clipboard.on('error', (message) => log('warn', message));
   const metrics = new ServerMetrics({ display });
   const vnc = metrics.for('vnc');
-  const stallTimeoutMs = seconds(values['stall-timeout'] ?? env.QEMU_VNC_STALL_TIMEOUT, '--stall-timeout');
+  const stallText = values['stall-timeout'] ?? env.QEMU_VNC_STALL_TIMEOUT;
+  const stallTimeoutMs = stallText === undefined ? undefined : wholeNumberArg(stallText, '--stall-timeout', 'seconds') * 1000;
   const server = new VncServer({ display, clipboard, security: { password, tls }, sharePolicy, metrics: vnc, stallTimeoutMs, log });
   let ops: OpsServer | undefined;
   if (http) {
@@ -173,30 +172,6 @@ async function serve(p: {
   });
   await stop();
   return 0;
-}
-
-function endpointArg(text: string, flag: string): Endpoint {
-  try {
-    return parseEndpoint(text, flag);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-/** A whole number of seconds, in ms (undefined stays undefined: the default). */
-function seconds(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number of seconds, not "${text}"`);
-  return n * 1000;
-}
-
-function readPassword(file: string): string {
-  try {
-    return readSecretFile(file);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 /** The process's log; until the options are read, without debug lines. */
