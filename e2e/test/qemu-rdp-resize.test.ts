@@ -94,13 +94,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp Display Control with xfreerdp /dynamic-re
       expect(await rig.guest.check('vdi-fbinfo')).toMatch(/^FB 1280 720 32 /);
       await rig.guest.check('vdi-pattern 61');
       await rdp.waitForLog(/desktop resized to 1280x720/, mark);
-      await waitFor(
-        async () => {
-          const now = await client.waitForWindow();
-          return now.width === 1280 && now.height === 720 ? now : undefined;
-        },
-        { message: "xfreerdp's window to be 1280x720", timeoutMs: 20_000, intervalMs: 250 },
-      );
+      await client.waitForSize(1280, 720);
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-resize-1280x720');
 
       // 2) With the driver running: a new size is a hotplug event; the connector's preferred
@@ -110,13 +104,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp Display Control with xfreerdp /dynamic-re
       await expectPreferredMode(rig, '1024x576');
       await rdp.waitForLog(/desktop resized to 1024x576/, mark);
       await rig.guest.check('vdi-pattern 62');
-      await waitFor(
-        async () => {
-          const now = await client.waitForWindow();
-          return now.width === 1024 && now.height === 576 ? now : undefined;
-        },
-        { message: "xfreerdp's window to be 1024x576", timeoutMs: 20_000, intervalMs: 250 },
-      );
+      await client.waitForSize(1024, 576);
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-resize-1024x576');
 
       // Every layout was asked for once: xfreerdp's and the server's debouncing leave no extras.

@@ -224,13 +224,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-before-mode-change');
       expect(await rig.guest.check('vdi-mode')).toMatch(/^FB 800 600 /);
       await rig.guest.check('vdi-pattern 41');
-      await waitFor(
-        async () => {
-          const win = await client.waitForWindow();
-          return win.width === 800 && win.height === 600 ? win : undefined;
-        },
-        { message: "xfreerdp's window to become 800x600", timeoutMs: 20_000, intervalMs: 250 },
-      );
+      await client.waitForSize(800, 600);
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-after-mode-change');
       await rdp.waitForLog(/desktop resized to 800x600/, mark);
       expect(client.proc.exitResult, client.output).toBeUndefined();
@@ -254,13 +248,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
     try {
       await waitFor(isPlaceholder, { message: 'the 800x600 placeholder in xfreerdp', timeoutMs: 20_000, intervalMs: 250 });
       await rig.startQemu();
-      await waitFor(
-        async () => {
-          const win = await client.waitForWindow();
-          return win.width === 1024 && win.height === 768;
-        },
-        { message: "xfreerdp's window to grow to the guest's 1024x768", timeoutMs: 30_000, intervalMs: 250 },
-      );
+      await client.waitForSize(1024, 768, 30_000);
       await rig.guest.check('vdi-pattern 42');
       await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-vm-started');
       await rig.stopQemu();

@@ -292,13 +292,7 @@ describe.each(QEMU_VERSIONS)('qemu-vnc robustness on QEMU %s', (qemu) => {
 
       await rig.startQemu();
       const v = viewer;
-      await waitFor(
-        async () => {
-          const w = await v.waitForWindow();
-          return w.width === 1024 && w.height === 768;
-        },
-        { message: "TigerVNC's window to grow to the guest's 1024x768", timeoutMs: 30_000 },
-      );
+      await v.waitForSize(1024, 768, 30_000);
       await rig.guest.check('vdi-pattern 9');
       await expectPictureConverges(() => v.picture(), () => rig.screendump(), 'vm-started-tigervnc');
       expect(v.proc.exitResult, v.output).toBeUndefined();

@@ -230,13 +230,7 @@ describe.each(QEMU_VERSIONS)('qemu-vnc with real clients on QEMU %s', (qemu) => 
       expect([dump.width, dump.height]).toEqual([800, 600]);
 
       // TigerVNC resizes its window to the new desktop size.
-      await waitFor(
-        async () => {
-          const win = await tiger.waitForWindow();
-          return win.width === 800 && win.height === 600;
-        },
-        { message: "TigerVNC's window to become 800x600" },
-      );
+      await tiger.waitForSize(800, 600, 10_000);
       // The new framebuffer shows the text console: few colours, lossless for every
       // encoding, so both clients must match exactly.
       await expectPictureConverges(() => tiger.picture(), () => rig.screendump(), 'mode-tigervnc-console');

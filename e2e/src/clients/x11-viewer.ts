@@ -26,6 +26,17 @@ export class X11Viewer {
     );
   }
 
+  /** Waits until the viewer's window is `width`×`height` (it follows the remote desktop's size). */
+  async waitForSize(width: number, height: number, timeoutMs = 20_000): Promise<WindowGeometry> {
+    return waitFor(
+      async () => {
+        const win = await this.waitForWindow();
+        return win.width === width && win.height === height ? win : undefined;
+      },
+      { message: () => `${this.proc.command}'s window to be ${width}x${height}`, timeoutMs, intervalMs: 250 },
+    );
+  }
+
   /**
    * What the viewer shows of the remote desktop: the root window cropped to the viewer
    * window's area, which (no window manager, the desktop fits the screen) is the desktop
