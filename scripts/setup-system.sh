@@ -56,6 +56,10 @@ PACKAGES=(
   python3-grpcio
   libvirt-clients
   libxml2-utils
+  # real libvirt → QEMU path (e2e/test/sidecar-libvirt.test.ts): libvirtd and virtlogd, run
+  # privately by e2e/src/libvirt.ts (unshare and mount from util-linux)
+  libvirt-daemon
+  libvirt-daemon-driver-qemu
 )
 
 # Callers may append packages without editing this file, e.g. EXTRA_PACKAGES="xvfb xdotool".
