@@ -1,6 +1,7 @@
 // qemu-vnc's web console (its --http page) in Debian's Chromium, driven by playwright-core
 // as a person would use it: what it shows (the canvas, the status line, the password
-// prompt) and what it is given (keys pressed on the keyboard, buttons clicked).
+// prompt, the Clipboard panel) and what it is given (keys pressed on the keyboard, the
+// mouse moved and clicked over the canvas, buttons clicked, text pasted into the panel).
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Image } from '../images.js';
 import { waitFor } from '../wait.js';
@@ -123,13 +124,72 @@ export class WebConsoleBrowser {
     await this.page.click('#screen canvas');
   }
 
+  /**
+   * Whole page coordinates (what a mouse event carries) that land on framebuffer pixel
+   * (x, y) of the scaled canvas as noVNC maps them back: (page - canvas corner) / scale,
+   * truncated. A canvas scaled down has pixels no page coordinate reaches: that throws.
+   */
+  async screenPoint(x: number, y: number): Promise<{ x: number; y: number }> {
+    const r = await this.page.evaluate<{ left: number; top: number; width: number; height: number; fbWidth: number; fbHeight: number }>(`(() => {
+      const c = document.querySelector('#screen canvas');
+      const r = c.getBoundingClientRect();
+      return { left: r.left, top: r.top, width: r.width, height: r.height, fbWidth: c.width, fbHeight: c.height };
+    })()`);
+    const axis = (v: number, start: number, shown: number, size: number, name: string) => {
+      const scale = shown / size;
+      const page = Math.ceil(start + v * scale - 1e-6);
+      if (Math.floor((page - start) / scale + 1e-6) !== v) throw new Error(`framebuffer ${name} ${v} is not reachable on a canvas scaled by ${scale}`);
+      return page;
+    };
+    return { x: axis(x, r.left, r.width, r.fbWidth, 'x'), y: axis(y, r.top, r.height, r.fbHeight, 'y') };
+  }
+
+  /** Moves the real mouse over the canvas to framebuffer pixel (x, y), in `steps` motion events. */
+  async mouseTo(x: number, y: number, steps = 1): Promise<void> {
+    const p = await this.screenPoint(x, y);
+    await this.page.mouse.move(p.x, p.y, { steps });
+  }
+
+  /**
+   * Clicks a mouse button where the mouse is, paced like a person (a PS/2 mouse reports
+   * button state, so a press and release in the same instant could fold into nothing).
+   */
+  async mouseClick(button: 'left' | 'right' | 'middle' = 'left', holdMs = 150): Promise<void> {
+    await this.page.mouse.down({ button });
+    await new Promise((r) => setTimeout(r, holdMs));
+    await this.page.mouse.up({ button });
+  }
+
+  /** Opens the Clipboard panel (its button in the bar) unless it is open. */
+  async openClipboardPanel(): Promise<void> {
+    if (await this.page.isHidden('#clipboard-panel')) await this.clickButton('Clipboard');
+    await this.page.waitForSelector('#clipboard-panel', { state: 'visible' });
+  }
+
+  /** The text the Clipboard panel shows. */
+  clipboardPanelText(): Promise<string> {
+    return this.page.inputValue('#clipboard-text');
+  }
+
+  /** Replaces the Clipboard panel's text as a person pasting into it does: click, select all, paste. */
+  async pasteIntoClipboardPanel(text: string): Promise<void> {
+    await this.page.click('#clipboard-text');
+    await this.page.keyboard.press('Control+A');
+    await this.page.keyboard.insertText(text);
+  }
+
+  /** The browser's (system) clipboard text, as the page's origin may read it (needs the clipboard-read permission). */
+  systemClipboard(): Promise<string> {
+    return this.page.evaluate(`navigator.clipboard.readText()`);
+  }
+
   /** Types `text` key by key on the page's keyboard, holding Shift where a US keyboard needs it. */
   async typeKeys(text: string): Promise<void> {
     for (const ch of text) await this.page.keyboard.press(keyFor(ch), { delay: 10 });
   }
 
   async clickButton(label: string): Promise<void> {
-    await this.page.getByRole('button', { name: label }).click();
+    await this.page.getByRole('button', { name: label, exact: true }).click();
   }
 
   async close(): Promise<void> {

@@ -119,6 +119,43 @@ clipboardText.addEventListener('input', () => {
   clipboardTimer = setTimeout(() => rfb?.clipboardPasteFrom(clipboardText.value), 300);
 });
 
+/**
+ * The system clipboard's text when the browser lets the page read it without asking (the
+ * clipboard-read permission is granted, e.g. once allowed for "Type clipboard"), else null.
+ */
+async function systemClipboardText() {
+  try {
+    const permission = await navigator.permissions?.query({ name: 'clipboard-read' });
+    if (permission?.state !== 'granted' || !navigator.clipboard?.readText) return null;
+    return await navigator.clipboard.readText();
+  } catch {
+    return null; // not focused, not a secure context, or no such permission in this browser
+  }
+}
+
+/**
+ * Coming back to the console (it takes the focus, or the window does while the console has
+ * it): what was copied elsewhere meanwhile becomes the guest's clipboard, ready to paste there.
+ */
+let syncing = false;
+async function syncFromSystemClipboard() {
+  if (syncing || !rfb || status.dataset.state !== 'connected') return;
+  syncing = true;
+  try {
+    const text = await systemClipboardText();
+    if (text === null || text === '' || text === clipboardText.value) return; // nothing new (or the guest's own copy)
+    clipboardText.value = text;
+    rfb?.clipboardPasteFrom(text);
+  } finally {
+    syncing = false;
+  }
+}
+
+screen.addEventListener('focusin', () => void syncFromSystemClipboard());
+window.addEventListener('focus', () => {
+  if (screen.contains(document.activeElement)) void syncFromSystemClipboard();
+});
+
 $('clipboard-toggle').addEventListener('click', (e) => {
   clipboardPanel.hidden = !clipboardPanel.hidden;
   e.currentTarget.setAttribute('aria-expanded', String(!clipboardPanel.hidden));
