@@ -53,6 +53,11 @@ export interface RigOptions {
    * QEMU queues for the name `org.qemu`). The other rig owns the bus; stop this one first.
    */
   shareBusOf?: Rig;
+  /**
+   * Join the bus listening at this host path, run by someone else (e.g. the sidecar's init),
+   * instead of starting a dbus-daemon. Under QEMU 10 it must lie inside QEMU's root.
+   */
+  externalBusSocketPath?: string;
   /** The VM's `-name` (default `vdi-test`). */
   vmName?: string;
 }
@@ -368,7 +373,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   try {
     for (const file of ['vmlinuz', 'initrd.gz']) linkOrCopy(join(guestDir, file), join(runDir, file));
     let busSocketPath = join(runDir, 'bus');
-    if (options.shareBusOf) {
+    if (options.externalBusSocketPath) {
+      busSocketPath = options.externalBusSocketPath;
+    } else if (options.shareBusOf) {
       if (options.shareBusOf.qemuVersion !== options.qemu) throw new Error('rigs sharing a bus must run the same QEMU version (same root)');
       busSocketPath = options.shareBusOf.busSocketPath;
     } else {

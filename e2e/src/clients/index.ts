@@ -13,3 +13,4 @@ export { XFreeRdp, type XFreeRdpOptions } from './xfreerdp.js';
 export { X11Viewer } from './x11-viewer.js';
 export { ServerProcess, ensurePackagesBuilt, readableLogLine } from './server-process.js';
 export { RawRdpClient, type ServerFrame } from './raw-rdp.js';
+export { SidecarInit, VDI_INIT, callHook, descendants, ensureVdiInitBuilt, processAlive, processTable, type InitLine, type ProcEntry, type SidecarInitOptions } from './sidecar-init.js';

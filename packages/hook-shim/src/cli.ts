@@ -6,12 +6,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isHookInputError, onDefineDomain, type DefineDomainOutcome } from './hook.js';
 import { unixBusAddress } from './domain/index.js';
+import { formatPlan, serverPlan } from './plan.js';
 import { startHookServer, type HookServer, type LogLevel } from './grpc/index.js';
 import { createProcessLogger, OpsServer, parseEndpoint, type Endpoint } from '@vdi-sidecar/display-core';
 
 const USAGE = `Usage:
   hook-shim serve [--socket-dir DIR] [--name NAME] [--bus-path PATH] [--config-out FILE]
-                  [--pre-cloud-init-iso] [--http HOST:PORT]
+                  [--plan-out FILE] [--plan-dbus-address ADDR] [--pre-cloud-init-iso] [--http HOST:PORT]
   hook-shim onDefineDomain --vmi JSON --domain XML [--bus-path PATH]
   hook-shim preCloudInitIso --vmi JSON --cloud-init JSON
   hook-shim --help
@@ -31,6 +32,13 @@ answered with INVALID_ARGUMENT. Shutdown (v1alpha3), SIGTERM and SIGINT stop it.
   --config-out FILE      after each OnDefineDomain, write the configuration read from the VMI
                          there as JSON (not directly in DIR: virt-launcher dials every file
                          there) [HOOK_SHIM_CONFIG_OUT]
+  --plan-out FILE        after each OnDefineDomain, write the servers to run there, one line
+                         each: NAME<TAB>ARG0<TAB>ARG1... (for the sidecar's init; same rule
+                         as --config-out) [HOOK_SHIM_PLAN_OUT]
+  --plan-dbus-address ADDR
+                         the bus address the plan gives the servers (default
+                         unix:path=DIR/vdi/bus, the bus as this container sees it)
+                         [HOOK_SHIM_PLAN_DBUS_ADDRESS]
   --pre-cloud-init-iso   also subscribe to PreCloudInitIso (answered unchanged)
   --http HOST:PORT       Kubernetes probes /healthz (the process works) and /readyz (the hook
                          socket serves) over HTTP (default: off) [HOOK_SHIM_HTTP]
@@ -80,9 +88,14 @@ async function writeConfig(file: string, outcome: DefineDomainOutcome): Promise<
     config: outcome.config,
     warnings: outcome.warnings,
   };
+  await writeAtomically(file, `${JSON.stringify(body, null, 2)}\n`);
+}
+
+/** Writes `text` to `file` through a temporary file and a rename, so readers never see half of it. */
+async function writeAtomically(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(body, null, 2)}\n`);
+  await writeFile(temp, text);
   await rename(temp, file);
 }
 
@@ -94,6 +107,8 @@ async function serve(argv: string[], env: Env): Promise<number> {
       name: { type: 'string' },
       'bus-path': { type: 'string' },
       'config-out': { type: 'string' },
+      'plan-out': { type: 'string' },
+      'plan-dbus-address': { type: 'string' },
       'pre-cloud-init-iso': { type: 'boolean' },
       http: { type: 'string' },
     },
@@ -115,6 +130,12 @@ async function serve(argv: string[], env: Env): Promise<number> {
   if (configOut !== undefined && dirname(configOut) === socketDir) {
     throw new UsageError(`--config-out must not be directly in ${socketDir}: virt-launcher would dial it as a hook socket`);
   }
+  const planOutText = values['plan-out'] ?? env.HOOK_SHIM_PLAN_OUT;
+  const planOut = planOutText === undefined ? undefined : resolve(planOutText);
+  if (planOut !== undefined && dirname(planOut) === socketDir) {
+    throw new UsageError(`--plan-out must not be directly in ${socketDir}: virt-launcher would dial it as a hook socket`);
+  }
+  const planDbusAddress = values['plan-dbus-address'] ?? env.HOOK_SHIM_PLAN_DBUS_ADDRESS ?? unixBusAddress(join(socketDir, BUS_SUBPATH));
 
   let server: HookServer | undefined;
   let ops: OpsServer | undefined;
@@ -143,8 +164,15 @@ async function serve(argv: string[], env: Env): Promise<number> {
       subscribePreCloudInitIso: values['pre-cloud-init-iso'] ?? false,
       log: logLine,
       onDefineDomain: (outcome) => {
-        if (!configOut) return;
-        writeConfig(configOut, outcome).catch((err: unknown) => logLine('error', `writing ${configOut}: ${(err as Error).message}`));
+        if (configOut) {
+          writeConfig(configOut, outcome).catch((err: unknown) => logLine('error', `writing ${configOut}: ${(err as Error).message}`));
+        }
+        if (planOut) {
+          // formatPlan throws synchronously on an unrepresentable value: keep it in the chain.
+          Promise.resolve()
+            .then(() => writeAtomically(planOut, formatPlan(serverPlan(outcome.config, { dbusAddress: planDbusAddress }))))
+            .catch((err: unknown) => logLine('error', `writing ${planOut}: ${(err as Error).message}`));
+        }
       },
       onShutdown: () => stopAndExit('Shutdown hook'),
     });

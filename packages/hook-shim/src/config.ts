@@ -9,7 +9,7 @@ export const ANNOTATION_PREFIX = 'vdi-sidecar.io/';
 export type ServerKind = 'vnc' | 'rdp' | 'web';
 export const SERVER_KINDS: readonly ServerKind[] = ['vnc', 'rdp', 'web'];
 
-const SERVER_LABEL: Record<ServerKind, string> = { vnc: 'VNC', rdp: 'RDP', web: 'web (WebSocket)' };
+const SERVER_LABEL: Record<ServerKind, string> = { vnc: 'VNC', rdp: 'RDP', web: 'web console' };
 
 export interface ServerConfig {
   readonly enabled: boolean;
@@ -79,7 +79,7 @@ export const ANNOTATIONS: readonly { readonly key: string; readonly kind: ValueK
   { key: 'rdp', kind: 'switch', description: 'run the RDP server' },
   { key: 'rdp-listen', kind: 'address', description: 'address the RDP server binds' },
   { key: 'rdp-port', kind: 'port', description: 'TCP port of the RDP server' },
-  { key: 'web', kind: 'switch', description: 'run the WebSocket (browser console) server' },
+  { key: 'web', kind: 'switch', description: 'run the web console (page, WebSocket for noVNC, probes, metrics)' },
   { key: 'web-listen', kind: 'address', description: 'address the WebSocket server binds' },
   { key: 'web-port', kind: 'port', description: 'TCP port of the WebSocket server' },
   { key: 'password-file', kind: 'path', description: 'file holding the password clients must give' },
