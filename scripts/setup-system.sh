@@ -34,6 +34,8 @@ PACKAGES=(
   # test guest: its clipboard agent (e2e/guest/vdagent), a static C program
   gcc
   libc6-dev
+  # vdi-init (images/sidecar/init), built by the demo and the e2e tests
+  make
   # real VNC clients for qemu-vnc's end-to-end tests, and an X server to run them in
   gvncviewer
   vncsnapshot
@@ -60,6 +62,9 @@ PACKAGES=(
   # privately by e2e/src/libvirt.ts (unshare and mount from util-linux)
   libvirt-daemon
   libvirt-daemon-driver-qemu
+  # the sidecar image (images/build-sidecar.sh; e2e/src/sidecar-image.ts runs it): buildah,
+  # vfs storage and chroot isolation, no daemon and no registry
+  buildah
 )
 
 # Callers may append packages without editing this file, e.g. EXTRA_PACKAGES="xvfb xdotool".
