@@ -46,7 +46,6 @@ for port in "$VNC_PORT" "$RDP_PORT" "$WEB_PORT"; do
 done
 
 echo "demo: setting up (apt packages, npm packages, builds, the tiny guest)…"
-# make builds vdi-init; setup-system.sh's list does not name it.
 bash scripts/setup-system.sh >/dev/null
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 NX_DAEMON=false npx nx run-many -t build --outputStyle=static >/dev/null
