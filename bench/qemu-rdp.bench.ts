@@ -6,7 +6,14 @@
 //   BENCH_SECONDS=10 VDI_QEMU_VERSIONS=7.2 npm run bench -- bench/qemu-rdp.bench.ts
 //
 // Env: BENCH_SECONDS (per workload, default 10), BENCH_SIZES (default 1024x768,1920x1080),
-// BENCH_CODECS (planar32, interleaved24, interleaved16, uncompressed32; default all).
+// BENCH_CODECS (planar32, planar32-mppc, planar32-xcrush, interleaved24, interleaved16,
+// uncompressed32, gfx-planar32; default all). gfx-planar32:
+// the graphics pipeline (MS-RDPEGFX: planar and solid fills in GFX frames on the dynamic
+// channel, each frame acknowledged by the client, e2e/src/clients/raw-rdp-gfx.ts); an "update"
+// is then one GFX frame. planar32-mppc / planar32-xcrush: planar at 32 bpp with bulk
+// compression — the client announces MPPC 64K (PACKET_COMPR_TYPE_64K) or RDP 6.1
+// (PACKET_COMPR_TYPE_RDP61, which qemu-rdp answers with XCRUSH) in its Client Info and
+// decompresses every fast-path update; bytes are counted on the wire (compressed).
 //
 // An RDP "update" is one fast-path Bitmap Update (the server sends each damage it takes as
 // one update, tiles packed up to the client's reassembly size); a VNC update is one
@@ -16,7 +23,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'vitest';
-import { RawRdpClient } from '../e2e/src/clients/raw-rdp.js';
+import { PACKET_COMPR_TYPE_64K, PACKET_COMPR_TYPE_RDP61, RawRdpClient } from '../e2e/src/clients/raw-rdp.js';
+import { RawGfxReceiver, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } from '../e2e/src/clients/raw-rdp-gfx.js';
 import { ensureQemuRdpBuilt, startQemuRdp, type QemuRdp } from '../e2e/src/clients/qemu-rdp.js';
 import { ensureQemuVncBuilt, freeVncDisplay, startQemuVnc, type QemuVnc } from '../e2e/src/clients/qemu-vnc.js';
 import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
@@ -25,13 +33,16 @@ import { BenchRfbClient, ENCODING_ZRLE, nowUs } from './rfb-client.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
-const CODEC_NAMES = (process.env.BENCH_CODECS ?? 'planar32,interleaved24,interleaved16,uncompressed32').split(',').map((s) => s.trim());
+const CODEC_NAMES = (process.env.BENCH_CODECS ?? 'planar32,planar32-mppc,planar32-xcrush,interleaved24,interleaved16,uncompressed32,gfx-planar32').split(',').map((s) => s.trim());
 
-const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boolean }> = {
+const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boolean; bulk?: number; gfx?: boolean }> = {
   planar32: { label: 'planar, 32 bpp', bpp: 32, compressed: true },
+  'planar32-mppc': { label: 'planar, 32 bpp, MPPC 64K', bpp: 32, compressed: true, bulk: PACKET_COMPR_TYPE_64K },
+  'planar32-xcrush': { label: 'planar, 32 bpp, XCRUSH', bpp: 32, compressed: true, bulk: PACKET_COMPR_TYPE_RDP61 },
   interleaved24: { label: 'interleaved RLE, 24 bpp', bpp: 24, compressed: true },
   interleaved16: { label: 'interleaved RLE, 16 bpp', bpp: 16, compressed: true },
   uncompressed32: { label: 'uncompressed, 32 bpp', bpp: 32, compressed: false },
+  'gfx-planar32': { label: 'GFX planar, 32 bpp', bpp: 32, compressed: true, gfx: true },
 };
 
 interface Figures {
@@ -44,16 +55,18 @@ interface Figures {
   qemuDisplayFrames: number;
   qemuRdp: ServerFigures & { rssMiB: number; peakRssMiB: number };
   qemuVncZrle: ServerFigures;
+  /** With bulk compression: fast-path updates compressed, and wire bytes ÷ decompressed bytes. */
+  bulk?: { packets: number; ratio: number };
   /** qemu-rdp ÷ qemu-vnc ZRLE. */
   ratios: { updatesPerSecond: number; bytesPerUpdate: number; mbPerSecond: number; latencyP50: number };
 }
 
 /** An activated raw RDP client once the server's desktop has the guest's size (it may lag a mode switch). */
-async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: number): Promise<RawRdpClient> {
+async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: number, compression?: number, gfx = false): Promise<RawRdpClient> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const c = await RawRdpClient.connect(server.port, server.host);
-    await c.activate({ bpp });
+    await c.activate({ bpp, compression, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
     if (c.desktop.width === w && c.desktop.height === h) return c;
     c.destroy();
     if (Date.now() > deadline) throw new Error(`qemu-rdp: desktop is ${c.desktop.width}x${c.desktop.height}, not ${w}x${h}`);
@@ -95,10 +108,11 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
       const server = codec.compressed ? rdp : rdpUncompressed;
       for (const [workload, wl] of Object.entries(WORKLOADS)) {
         // Fresh connections per pass: each starts with its full update, then goes quiet.
-        const ours = await rdpAtSize(server, codec.bpp, w, h);
+        const ours = await rdpAtSize(server, codec.bpp, w, h, codec.bulk, codec.gfx);
         const zrle = await vncAtSize(vnc, w, h);
         try {
-          const rdpUpdates = ours.recordUpdates();
+          const gfx = codec.gfx ? new RawGfxReceiver(ours) : undefined;
+          const rdpUpdates = gfx ? gfx.records : ours.recordUpdates();
           zrle.start([ENCODING_ZRLE]);
           await rig.guest.check('vdi-pattern 3 >/dev/null');
           await waitQuiet(() => [ours.received, (zrle.check(), zrle.received)], 1000, 20_000);
@@ -106,6 +120,7 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
           const logOffset = readFileSync(join(rig.artifactsDir, 'qemu.log'), 'utf8').length;
           const n0 = [rdpUpdates.length, zrle.updates.length];
           const cpu0 = [cpuSeconds(server.pid), cpuSeconds(vnc.pid)];
+          const bulk0 = { ...ours.bulk };
           const startUs = nowUs();
           await rig.guest.check(wl.start);
           await sleep(RUN_SECONDS * 1000);
@@ -119,6 +134,8 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
           const seconds = (endUs - startUs) / 1e6;
           const within = (u: UpdateRecord) => u.us >= startUs && u.us <= endUs + 500_000;
           const traces = traceTimes(rig, logOffset, startUs, endUs);
+          if (codec.bulk !== undefined && ours.bulk.packets === bulk0.packets) throw new Error(`${codec.label}: no bulk-compressed update during ${workload}`);
+          if (gfx && (gfx.confirmedVersion === undefined || gfx.records.length === n0[0])) throw new Error(`${codec.label}: no GFX frame during ${workload}`);
           const a = serverFigures(rdpUpdates.slice(n0[0]).filter(within), traces, cpu[0], seconds, 0);
           const b = serverFigures(zrle.updates.slice(n0[1]).filter(within), traces, cpu[1], seconds, 0);
           const f: Figures = {
@@ -131,6 +148,14 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
             qemuDisplayFrames: displayFrames(traces).length,
             qemuRdp: { ...a, rssMiB: round(rssMiB, 0), peakRssMiB: round(peakRssMiB, 0) },
             qemuVncZrle: b,
+            ...(codec.bulk === undefined
+              ? {}
+              : {
+                  bulk: {
+                    packets: ours.bulk.packets - bulk0.packets,
+                    ratio: round((ours.bulk.compressedBytes - bulk0.compressedBytes) / Math.max(1, ours.bulk.decompressedBytes - bulk0.decompressedBytes), 3),
+                  },
+                }),
             ratios: {
               updatesPerSecond: round(a.updatesPerSecond / b.updatesPerSecond),
               bytesPerUpdate: round(a.bytesPerUpdate / b.bytesPerUpdate),

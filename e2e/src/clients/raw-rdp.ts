@@ -58,6 +58,18 @@ export const SEC_LICENSE_PKT = 0x0080;
 export const INFO_MOUSE = 0x0001;
 export const INFO_DISABLECTRLALTDEL = 0x0002;
 export const INFO_UNICODE = 0x0010;
+export const INFO_COMPRESSION = 0x0080;
+/** CompressionTypeMask [2.2.1.11.1.1]: the highest bulk compression type, bits 9–12. */
+export const COMPRESSION_TYPE_SHIFT = 9;
+/** Bulk compression types [3.1.8.2.1]: MPPC 8K (RDP 4.0), 64K (RDP 5.0), RDP 6.0, RDP 6.1. */
+export const PACKET_COMPR_TYPE_8K = 0;
+export const PACKET_COMPR_TYPE_64K = 1;
+export const PACKET_COMPR_TYPE_RDP6 = 2;
+export const PACKET_COMPR_TYPE_RDP61 = 3;
+/** Bulk compression flags [3.1.8.2.1]. */
+export const PACKET_COMPRESSED = 0x20;
+export const PACKET_AT_FRONT = 0x40;
+export const PACKET_FLUSHED = 0x80;
 
 /** Share Control Header pduType (low 4 bits) and Share Data Header pduType2 [2.2.8.1.1.1]. */
 export const PDUTYPE_DEMANDACTIVEPDU = 0x1;
@@ -225,7 +237,7 @@ function userDataBlock(type: number, body: Buffer): Buffer {
 
 /** TS_UD_CS_CORE [2.2.1.3.2], 216 bytes: 1024x768, highColorDepth 24, wants 32 bpp, TLS selected. */
 /** `bpp` 32 asks for a 32 bpp session (RNS_UD_CS_WANT_32BPP_SESSION); 16 or 24 for that depth. */
-export function clientCoreData(o: { width?: number; height?: number; name?: string; bpp?: 16 | 24 | 32 } = {}): Buffer {
+export function clientCoreData(o: { width?: number; height?: number; name?: string; bpp?: 16 | 24 | 32; earlyCapabilityFlags?: number } = {}): Buffer {
   const bpp = o.bpp ?? 32;
   return userDataBlock(
     0xc001, // CS_CORE
@@ -247,7 +259,7 @@ export function clientCoreData(o: { width?: number; height?: number; name?: stri
       u32le(0), // serialNumber
       u16le(bpp === 16 ? 16 : 24), // highColorDepth
       u16le(0x0008 | 0x0001 | 0x0002), // supportedColorDepths: RNS_UD_32BPP_SUPPORT | 24BPP | 16BPP
-      u16le(bpp === 32 ? 0x0002 : 0), // earlyCapabilityFlags: RNS_UD_CS_WANT_32BPP_SESSION
+      u16le((bpp === 32 ? 0x0002 : 0) | (o.earlyCapabilityFlags ?? 0)), // earlyCapabilityFlags: RNS_UD_CS_WANT_32BPP_SESSION, and any asked for
       zeros(64), // clientDigProductId
       u8(0), // connectionType
       u8(0), // pad1octet
@@ -271,8 +283,8 @@ export function clientNetworkData(channelCount = 0, channels: string[] = []): Bu
 }
 
 /** The usual client settings blocks: core, security, network (no channels). */
-export function defaultClientBlocks(bpp: 16 | 24 | 32 = 32, channels: string[] = []): Buffer {
-  return cat(clientCoreData({ bpp }), clientSecurityData(), clientNetworkData(channels.length, channels));
+export function defaultClientBlocks(bpp: 16 | 24 | 32 = 32, channels: string[] = [], earlyCapabilityFlags = 0): Buffer {
+  return cat(clientCoreData({ bpp, earlyCapabilityFlags }), clientSecurityData(), clientNetworkData(channels.length, channels));
 }
 
 /** Erect Domain Request [2.2.1.5]: subHeight 0, subInterval 0 (PER INTEGERs: length 1, value 0). */
@@ -309,13 +321,15 @@ export function mcsSendDataRequest(userId: number, channelId: number, data: Buff
  * Client Info PDU [2.2.1.11]: basic security header (`securityFlags`, default SEC_INFO_PKT), then
  * TS_INFO_PACKET with Unicode strings (each cb* excludes the 2-byte NUL that follows it).
  */
-export function clientInfoPdu(o: { userName: string; password: string; domain?: string; securityFlags?: number }): Buffer {
+export function clientInfoPdu(o: { userName: string; password: string; domain?: string; securityFlags?: number; compression?: number }): Buffer {
   const strings = [o.domain ?? '', o.userName, o.password, '', ''].map((s) => Buffer.from(s, 'utf16le'));
+  // With `compression`: INFO_COMPRESSION and that type in CompressionTypeMask.
+  const compression = o.compression === undefined ? 0 : INFO_COMPRESSION | (o.compression << COMPRESSION_TYPE_SHIFT);
   return cat(
     u16le(o.securityFlags ?? SEC_INFO_PKT), // flags
     u16le(0), // flagsHi
     u32le(0), // CodePage
-    u32le(INFO_MOUSE | INFO_DISABLECTRLALTDEL | INFO_UNICODE), // flags
+    u32le(INFO_MOUSE | INFO_DISABLECTRLALTDEL | INFO_UNICODE | compression), // flags
     ...strings.map((s) => u16le(s.length)), // cbDomain, cbUserName, cbPassword, cbAlternateShell, cbWorkingDir
     ...strings.flatMap((s) => [s, zeros(2)]), // Domain, UserName, Password, AlternateShell, WorkingDir
   );
@@ -488,6 +502,10 @@ export class RawRdpClient {
   bitmapPixels = 0;
   /** The fragments of a fast-path update being reassembled (FIRST, NEXT…, LAST). */
   private fragments: Buffer[] = [];
+  /** The bulk decompressor, once activate() announced compression. */
+  private mppc: BulkReceiver | undefined;
+  /** Fast-path updates (fragments) that came bulk-compressed, and their bytes before and after. */
+  bulk = { packets: 0, compressedBytes: 0, decompressedBytes: 0 };
   /** Learned during the connection sequence. */
   userId = 0;
   shareId = 0;
@@ -506,6 +524,8 @@ export class RawRdpClient {
   };
   /** Set by recordUpdates. */
   private records: UpdateRecord[] | undefined;
+  /** In recording mode, every TPKT frame (channel data…) is handed here (raw-rdp-gfx.ts). */
+  onSlowPathFrame: ((frame: Buffer) => void) | undefined;
   /** Bytes of the fast-path frames since the last complete bitmap update. */
   private bytesSinceUpdate = 0;
 
@@ -590,11 +610,21 @@ export class RawRdpClient {
     let pos = frame[1] & 0x80 ? 3 : 2;
     while (pos < frame.length) {
       const updateHeader = frame[pos++];
-      if (updateHeader & 0xc0) pos++; // compressionFlags (never set by this server)
+      // FASTPATH_OUTPUT_COMPRESSION_USED (2 in bits 6–7): a compressionFlags byte follows.
+      const compressionFlags = updateHeader >> 6 === 2 ? frame[pos++] : 0;
       const size = frame.readUInt16LE(pos);
       pos += 2;
-      const chunk = frame.subarray(pos, pos + size);
+      let chunk = frame.subarray(pos, pos + size);
       pos += size;
+      if (compressionFlags) {
+        if (!this.mppc) throw new Error(`fast-path update with compressionFlags 0x${compressionFlags.toString(16)}, but no compression was announced`);
+        chunk = this.mppc.decompress(chunk, compressionFlags);
+        if (compressionFlags & PACKET_COMPRESSED) {
+          this.bulk.packets++;
+          this.bulk.compressedBytes += size;
+          this.bulk.decompressedBytes += chunk.length;
+        }
+      }
       const fragmentation = (updateHeader >> 4) & 0x3; // 0 single, 1 last, 2 first, 3 next
       if (fragmentation === 2) this.fragments = [];
       if (fragmentation !== 0) this.fragments.push(chunk);
@@ -757,15 +787,21 @@ export class RawRdpClient {
   }
 
   /** The whole connection sequence up to the active session (graphics follow as fast-path output). */
-  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[] } = {}): Promise<void> {
+  /**
+   * `compression`: announce bulk compression up to that type (PACKET_COMPR_TYPE_*); this client
+   * decompresses MPPC (8K, 64K) and RDP 6.1 (XCRUSH), so a server that answers with RDP 6.0
+   * (NCRUSH) is an error.
+   */
+  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number } = {}): Promise<void> {
     const channels = o.channels ?? [];
     await this.negotiate();
-    await this.connectMcs(defaultClientBlocks(o.bpp, channels));
+    await this.connectMcs(defaultClientBlocks(o.bpp, channels, o.earlyCapabilityFlags));
     await this.attachUser();
     // The server numbers static channels from 1004 in the order the client listed them.
     this.staticChannelIds = channels.map((_, i) => MCS_IO_CHANNEL_ID + 1 + i);
     await this.joinChannels([this.userId, MCS_IO_CHANNEL_ID, ...this.staticChannelIds]);
-    this.sendClientInfo(o.userName, o.password);
+    if (o.compression !== undefined) this.mppc = new BulkReceiver();
+    this.sendOnIoChannel(clientInfoPdu({ userName: o.userName ?? 'raw-rdp', password: o.password ?? 'secret', compression: o.compression }));
     await this.readLicenseAndDemandActive();
     await this.confirmAndFinalize(o.bpp);
   }
@@ -788,6 +824,7 @@ export class RawRdpClient {
       if (length === undefined || this.buffered < length) return;
       const data = this.take(length);
       if (data[0] !== 3) this.onFastPathOutput(data);
+      else this.onSlowPathFrame?.(data);
     }
   }
 
@@ -827,5 +864,134 @@ export class RawRdpClient {
   destroy(): void {
     this.stream.destroy();
     this.socket.destroy();
+  }
+}
+
+// ---- Bulk decompression (MPPC, [3.1.8]) --------------------------------------------------------
+
+/**
+ * The receiving end of MPPC [3.1.8.3, 3.1.8.4]: a 64 KiB history (RDP 5.0; 8 KiB for RDP 4.0,
+ * chosen per packet by the type in its flags), literals and copy-tuples read most significant
+ * bit first; fewer than 8 bits left at the end are padding. A copy reads from (position −
+ * offset) modulo the history size, byte by byte (a replicating copy).
+ */
+class MppcReceiver {
+  private readonly history = Buffer.alloc(65536);
+  private pos = 0;
+
+  decompress(data: Buffer, flags: number): Buffer {
+    if (flags & PACKET_FLUSHED) {
+      this.history.fill(0); // [3.1.8.3]: zero it, back to offset 0, before anything else
+      this.pos = 0;
+    }
+    if (flags & PACKET_AT_FRONT) this.pos = 0;
+    if (!(flags & PACKET_COMPRESSED)) return data; // plain data stays outside the history
+    const type = flags & 0x0f;
+    if (type !== PACKET_COMPR_TYPE_8K && type !== PACKET_COMPR_TYPE_64K) throw new Error(`bulk compression type ${type}: this client decodes MPPC only`);
+    const rdp5 = type === PACKET_COMPR_TYPE_64K;
+    const size = rdp5 ? 65536 : 8192;
+    const h = this.history;
+    const start = this.pos;
+    let p = start;
+    let bit = 0;
+    const end = data.length * 8;
+    const take = (n: number): number => {
+      if (bit + n > end) throw new Error('MPPC: the bit stream ends inside a symbol');
+      let v = 0;
+      for (let i = 0; i < n; i++, bit++) v = (v << 1) | ((data[bit >> 3] >> (7 - (bit & 7))) & 1);
+      return v;
+    };
+    /** Leading 1 bits (at most `max`); the 0 that ends them is read too. */
+    const ones = (max: number): number => {
+      let n = 0;
+      while (n < max && take(1)) n++;
+      return n;
+    };
+    while (end - bit >= 8) {
+      if (p >= size) throw new Error('MPPC: output past the end of the history');
+      if (!take(1)) {
+        h[p++] = take(7); // 0 + 7 bits: a literal below 0x80
+        continue;
+      }
+      if (!take(1)) {
+        h[p++] = 0x80 | take(7); // 10 + 7 bits: a literal from 0x80
+        continue;
+      }
+      // 11…: a copy-offset [3.1.8.4.1.2.1 (8K), 3.1.8.4.2.2.1 (64K)].
+      let offset: number;
+      if (rdp5) {
+        const n = ones(3); // 110, 1110, 11110, 11111
+        offset = [() => take(16) + 2368, () => take(11) + 320, () => take(8) + 64, () => take(6)][n]();
+      } else {
+        const n = ones(2); // 110, 1110, 1111
+        offset = [() => take(13) + 320, () => take(8) + 64, () => take(6)][n]();
+      }
+      // Length-of-match: 0 → 3; otherwise k−1 ones, a zero, k bits: 2^k + those bits.
+      const k = ones(rdp5 ? 15 : 12) + 1;
+      if (k > (rdp5 ? 15 : 12)) throw new Error('MPPC: bad length-of-match');
+      const length = k === 1 ? 3 : (1 << k) + take(k);
+      let src = (p - offset) & (size - 1);
+      if (p + length > size || src + length > size) throw new Error('MPPC: copy past the end of the history');
+      for (let i = 0; i < length; i++) h[p++] = h[src++];
+    }
+    this.pos = p;
+    return Buffer.from(h.subarray(start, p));
+  }
+}
+
+/** Level1ComprFlags of RDP 6.1 (XCRUSH) [MS-RDPEGDI 2.2.2.4.1]. */
+const L1_COMPRESSED = 0x01;
+const L1_NO_COMPRESSION = 0x02;
+const L1_PACKET_AT_FRONT = 0x04;
+/** The level-1 history of RDP 6.1 [MS-RDPEGDI 3.1.8.2.1]. */
+const RDP61_HISTORY = 2_000_000;
+
+/**
+ * Picks the decompressor by each packet's type: MPPC, or RDP 6.1 [MS-RDPEGDI 3.1.8.2.3] —
+ * Level1ComprFlags, Level2ComprFlags, then data that MPPC 64K (a history of its own) inflates
+ * when Level2ComprFlags says PACKET_COMPRESSED; the result is level-1 data: literals only
+ * (L1_NO_COMPRESSION), or MatchCount, 8-byte RDP61_MATCH_DETAILS (MatchLength,
+ * MatchOutputOffset, MatchHistoryOffset) and the literals between the matches.
+ */
+class BulkReceiver {
+  private readonly mppc = new MppcReceiver();
+  private readonly level2 = new MppcReceiver();
+  private readonly history = Buffer.alloc(RDP61_HISTORY);
+  private pos = 0;
+
+  decompress(data: Buffer, flags: number): Buffer {
+    if ((flags & 0x0f) !== PACKET_COMPR_TYPE_RDP61) return this.mppc.decompress(data, flags);
+    if (flags & PACKET_FLUSHED) {
+      this.history.fill(0);
+      this.pos = 0;
+    }
+    if (!(flags & PACKET_COMPRESSED)) return data;
+    const l1Flags = data[0];
+    const l2Flags = data[1];
+    const l1 = l2Flags & PACKET_COMPRESSED ? this.level2.decompress(data.subarray(2), (l2Flags & 0xf0) | PACKET_COMPR_TYPE_64K) : data.subarray(2);
+    if (l1Flags & L1_PACKET_AT_FRONT) this.pos = 0;
+    const start = this.pos;
+    const put = (bytes: Buffer) => {
+      if (this.pos + bytes.length >= RDP61_HISTORY) throw new Error('RDP 6.1: past the end of the level-1 history');
+      this.pos += bytes.copy(this.history, this.pos);
+    };
+    if (l1Flags & L1_NO_COMPRESSION) put(l1);
+    else if (l1Flags & L1_COMPRESSED) {
+      const count = l1.readUInt16LE(0);
+      let literals = 2 + 8 * count;
+      let done = 0; // output bytes so far
+      for (let i = 0; i < count; i++) {
+        const length = l1.readUInt16LE(2 + 8 * i);
+        const outputOffset = l1.readUInt16LE(4 + 8 * i);
+        const historyOffset = l1.readUInt32LE(6 + 8 * i);
+        if (outputOffset < done) throw new Error('RDP 6.1: matches out of order');
+        put(l1.subarray(literals, literals + outputOffset - done));
+        literals += outputOffset - done;
+        put(Buffer.from(this.history.subarray(historyOffset, historyOffset + length)));
+        done = outputOffset + length;
+      }
+      put(l1.subarray(literals));
+    } else throw new Error(`RDP 6.1: Level1ComprFlags 0x${l1Flags.toString(16)}`);
+    return Buffer.from(this.history.subarray(start, this.pos));
   }
 }

@@ -17,7 +17,7 @@ import {
   type Endpoint,
   type Logger,
 } from '@vdi-sidecar/display-core';
-import { RdpServer } from './server/rdp-server.js';
+import { RdpServer, type BulkCompressionChoice } from './server/rdp-server.js';
 import { createSelfSignedCertificate, certificateFingerprint } from './server/self-signed.js';
 
 const USAGE = `Usage: qemu-rdp [options]
@@ -41,8 +41,15 @@ Options (environment variable in brackets):
   --password-file FILE    the password they must give, read from FILE [QEMU_RDP_PASSWORD_FILE]
   --no-bitmap-compression send uncompressed bitmaps only (more bandwidth, less CPU)
                           [QEMU_RDP_BITMAP_COMPRESSION=0]
+  --bulk-compression WHICH
+                          bulk compression of the output, for clients that announce it:
+                          xcrush (default: RDP 6.1 to clients that take it, else MPPC 64K or
+                          8K), mppc (MPPC only) or off [QEMU_RDP_BULK_COMPRESSION]
+  --no-bulk-compression   the same as --bulk-compression off
   --no-clipboard          do not share the clipboard with clients [QEMU_RDP_CLIPBOARD=0]
   --no-remotefx           never send RemoteFX (lossy), even to clients that offer it [QEMU_RDP_REMOTEFX=0]
+  --no-gfx                do not offer the graphics pipeline (MS-RDPEGFX, xfreerdp /gfx): bitmap
+                          updates only [QEMU_RDP_GFX=0]
   --stall-timeout SECONDS drop a client that takes none of its waiting updates for this long
                           (default 30; 0: never) [QEMU_RDP_STALL_TIMEOUT]
   --http HOST:PORT        Kubernetes probes /healthz (the process works) and /readyz (bus
@@ -73,8 +80,11 @@ function main(argv: string[]): Promise<number> | number {
       username: { type: 'string' },
       'password-file': { type: 'string' },
       'no-bitmap-compression': { type: 'boolean' },
+      'bulk-compression': { type: 'string' },
+      'no-bulk-compression': { type: 'boolean' },
       'no-clipboard': { type: 'boolean' },
       'no-remotefx': { type: 'boolean' },
+      'no-gfx': { type: 'boolean' },
       'stall-timeout': { type: 'string' },
       http: { type: 'string' },
       insecure: { type: 'boolean' },
@@ -97,8 +107,14 @@ function main(argv: string[]): Promise<number> | number {
   const consoleId = wholeNumberArg(values.console ?? env.QEMU_RDP_CONSOLE ?? '0', '--console');
   const insecure = values.insecure ?? env.QEMU_RDP_INSECURE === '1';
   const bitmapCompression = !(values['no-bitmap-compression'] ?? env.QEMU_RDP_BITMAP_COMPRESSION === '0');
+  const bulkText = values['no-bulk-compression'] ? 'off' : (values['bulk-compression'] ?? env.QEMU_RDP_BULK_COMPRESSION ?? 'xcrush');
+  if (bulkText !== 'xcrush' && bulkText !== 'mppc' && bulkText !== 'off') {
+    throw new UsageError(`--bulk-compression: "${bulkText}" is not xcrush, mppc or off`);
+  }
+  const bulkCompression: BulkCompressionChoice = bulkText;
   const clipboardSharing = !(values['no-clipboard'] ?? env.QEMU_RDP_CLIPBOARD === '0');
   const remoteFx = !(values['no-remotefx'] ?? env.QEMU_RDP_REMOTEFX === '0');
+  const graphicsPipeline = !(values['no-gfx'] ?? env.QEMU_RDP_GFX === '0');
   const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
   const certFile = values.cert ?? env.QEMU_RDP_CERT;
   const keyFile = values.key ?? env.QEMU_RDP_KEY;
@@ -140,7 +156,9 @@ function main(argv: string[]): Promise<number> | number {
     tls,
     credentials: password === undefined ? undefined : { username: username ?? '', password },
     bitmapCompression,
+    bulkCompression,
     remoteFx,
+    graphicsPipeline,
     metrics: metrics.for('rdp'),
     stallTimeoutMs,
     log,

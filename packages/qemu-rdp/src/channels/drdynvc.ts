@@ -9,6 +9,7 @@ import type { ChannelContext, ChannelLogLevel, StaticChannel } from './static-ch
 export interface DynamicChannelContext {
   readonly display: ChannelContext['display'];
   readonly clipboard: ChannelContext['clipboard'];
+  readonly graphics?: ChannelContext['graphics'];
   log(level: ChannelLogLevel, message: string): void;
   /** Sends one whole message on this dynamic channel. */
   send(message: Buffer): void;
@@ -25,6 +26,8 @@ export interface DynamicChannel {
 export interface DynamicChannelType {
   /** The name the client knows it by, e.g. "Microsoft::Windows::RDS::DisplayControl". */
   readonly name: string;
+  /** Whether to ask this client to open the channel (default: always). */
+  available?(context: ChannelContext): boolean;
   create(context: DynamicChannelContext): DynamicChannel;
 }
 
@@ -63,6 +66,7 @@ class DrdynvcChannel implements StaticChannel {
       case 'capabilities': {
         this.context.log('debug', `drdynvc: client speaks version ${pdu.version}`);
         this.types.forEach((type, i) => {
+          if (type.available && !type.available(this.context)) return;
           const channelId = i + 1;
           this.channels.set(channelId, { type, handler: undefined, pending: undefined });
           this.context.send(encodeDvcCreateRequest(channelId, type.name));
@@ -80,6 +84,7 @@ class DrdynvcChannel implements StaticChannel {
         channel.handler = channel.type.create({
           display: this.context.display,
           clipboard: this.context.clipboard,
+          graphics: this.context.graphics,
           log: (level, text) => this.context.log(level, `${channel.type.name}: ${text}`),
           send: (data) => {
             if (this.channels.get(pdu.channelId) !== channel) return;

@@ -4,11 +4,12 @@
 import { createCliprdrChannel } from './cliprdr.js';
 import { createDrdynvcChannel, type DynamicChannelType } from './drdynvc.js';
 import { DISPLAY_CONTROL_CHANNEL } from './display-control.js';
+import { GFX_CHANNEL } from './gfx/index.js';
 import { rdpsndChannel } from './rdpsnd.js';
 import type { StaticChannelFactory } from './static-channel.js';
 
 /** Dynamic channels offered to clients that have drdynvc. */
-export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [DISPLAY_CONTROL_CHANNEL];
+export const DYNAMIC_CHANNEL_TYPES: readonly DynamicChannelType[] = [DISPLAY_CONTROL_CHANNEL, GFX_CHANNEL];
 
 export const STATIC_CHANNELS: Readonly<Record<string, StaticChannelFactory>> = {
   drdynvc: createDrdynvcChannel(DYNAMIC_CHANNEL_TYPES),

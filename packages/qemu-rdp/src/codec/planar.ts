@@ -22,12 +22,18 @@ export const PLANAR_FORMAT_HEADER_NA = 0x20;
 export interface PlanarOptions {
   /** Try RLE planes (default true); raw planes are still used when RLE would be larger. */
   rle?: boolean;
+  /**
+   * 'bitmap-update' (default): rows bottom-up, width padded to a multiple of 4, as TS_BITMAP_DATA
+   * wants. 'gfx': rows top-down and the rectangle's own width, as the graphics pipeline's
+   * RDPGFX_CODECID_PLANAR wants (MS-RDPEGFX 2.2.2.1: FreeRDP decodes it without vertical flip).
+   */
+  layout?: 'bitmap-update' | 'gfx';
 }
 
 let planes = new Uint8Array(0);
 let rleOut = new Uint8Array(0);
 let rowScratch = new Uint8Array(0);
-/** sameRow[r]: row r (bottom-up) has the same pixels as row r − 1, so its deltas are all zero. */
+/** sameRow[r]: row r (in plane order) has the same pixels as row r − 1, so its deltas are all zero. */
 let sameRow = new Uint8Array(0);
 
 /**
@@ -36,12 +42,13 @@ let sameRow = new Uint8Array(0);
  */
 export function encodePlanar(src: Uint8Array, stride: number, rect: BitmapRect, options: PlanarOptions = {}): Buffer {
   checkBitmapRect(src, stride, rect);
-  const W = alignedBitmapWidth(rect.width);
+  const topDown = options.layout === 'gfx';
+  const W = topDown ? rect.width : alignedBitmapWidth(rect.width);
   const h = rect.height;
   const n = W * h;
   if (planes.length < 3 * n) planes = new Uint8Array(3 * n);
   if (sameRow.length < h) sameRow = new Uint8Array(h);
-  splitPlanes(src, stride, rect, W, planes, sameRow);
+  splitPlanes(src, stride, rect, W, topDown, planes, sameRow);
   const rawSize = 1 + 3 * n + 1;
 
   if (options.rle !== false) {
@@ -65,25 +72,28 @@ export function encodePlanar(src: Uint8Array, stride: number, rect: BitmapRect, 
   return out;
 }
 
-/** Red, green and blue planes of W×h bytes each, rows bottom-up, padding repeating the last pixel. */
-function splitPlanes(src: Uint8Array, stride: number, rect: BitmapRect, W: number, out: Uint8Array, same: Uint8Array): void {
+/** Red, green and blue planes of W×h bytes each, rows bottom-up (or top-down), padding repeating the last pixel. */
+function splitPlanes(src: Uint8Array, stride: number, rect: BitmapRect, W: number, topDown: boolean, out: Uint8Array, same: Uint8Array): void {
   const { x, y, width: w, height: h } = rect;
   const n = W * h;
   const s32 = bgrxWords(src, stride);
   const stride32 = stride >> 2;
+  /** From a pixel to the same pixel of the plane's row before, in the frame (in 32-bit words). */
+  const prevRow = topDown ? -stride32 : stride32;
   for (let r = 0; r < h; r++) {
-    const srcY = y + h - 1 - r;
+    const srcY = topDown ? y + r : y + h - 1 - r;
     let o = r * W;
     const end = o + w;
     same[r] = 0;
     if (s32) {
       let j = srcY * stride32 + x;
       if (r > 0) {
-        // The row before (bottom-up) is the one below in the frame; compare B, G, R only.
-        let k = j + stride32;
+        // The plane's row before is the one below in the frame (bottom-up) or above (top-down);
+        // compare B, G, R only.
+        let k = j;
         const stop = j + w;
-        while (k - stride32 < stop && ((s32[k] ^ s32[k - stride32]) & 0xffffff) === 0) k++;
-        if (k - stride32 === stop) {
+        while (k < stop && ((s32[k] ^ s32[k + prevRow]) & 0xffffff) === 0) k++;
+        if (k === stop) {
           same[r] = 1;
           out.copyWithin(o, o - W, o);
           out.copyWithin(n + o, n + o - W, n + o);

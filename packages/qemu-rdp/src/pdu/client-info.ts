@@ -15,6 +15,9 @@ export const INFO_UNICODE = 0x00000010;
 export const INFO_MAXIMIZESHELL = 0x00000020;
 export const INFO_LOGONNOTIFY = 0x00000040;
 export const INFO_COMPRESSION = 0x00000080;
+/** CompressionTypeMask: the highest bulk compression type the client takes (with INFO_COMPRESSION). */
+export const COMPRESSION_TYPE_MASK = 0x00001e00;
+const COMPRESSION_TYPE_SHIFT = 9;
 export const INFO_ENABLEWINDOWSKEY = 0x00000100;
 export const INFO_REMOTECONSOLEAUDIO = 0x00002000;
 export const INFO_FORCE_ENCRYPTED_CS_PDU = 0x00004000;
@@ -72,6 +75,15 @@ export interface ClientInfo {
   alternateShell: string;
   workingDir: string;
   extended?: ExtendedClientInfo;
+}
+
+/**
+ * The highest bulk compression type (PACKET_COMPR_TYPE_8K 0, 64K 1, RDP6 2, RDP61 3) the client
+ * announced in its Client Info flags (2.2.1.11.1.1), or undefined without INFO_COMPRESSION.
+ */
+export function clientCompressionType(flags: number): number | undefined {
+  if (!(flags & INFO_COMPRESSION)) return undefined;
+  return (flags & COMPRESSION_TYPE_MASK) >>> COMPRESSION_TYPE_SHIFT;
 }
 
 function fail(message: string): never {

@@ -5,6 +5,7 @@
 // The frame header is one byte (action, numEvents or reserved bits, flags) and a length of one
 // byte, or two bytes big-endian with the top bit set (then at most 0x7FFF); the length covers the
 // whole PDU.
+import type { BulkCompressor } from '../bulk/index.js';
 import { ReadCursor } from './cursor.js';
 import { RdpProtocolError } from './errors.js';
 import { type InputEvent, extendedMouseEvent, mouseEvent, relativeMouseEvent, syncEvent } from './input.js';
@@ -39,7 +40,9 @@ export const MAX_FRAGMENT_SIZE = 16374;
 /** Frames are kept within 0x3FFF bytes, the fast-path PDU size every client accepts. */
 const MAX_FRAME_SIZE = 0x3fff;
 const LONG_HEADER_SIZE = 3;
-const UPDATE_HEADER_SIZE = 3; // updateHeader, size (no compressionFlags: never compressed)
+const UPDATE_HEADER_SIZE = 3; // updateHeader, size (+ compressionFlags when compressed)
+/** updateHeader bits 6-7: a compressionFlags byte follows (2.2.9.1.2.1). */
+const FASTPATH_OUTPUT_COMPRESSION_USED = 0x2;
 
 /**
  * Packs updates into complete fast-path output PDUs, ready to write to the TLS stream. An update
@@ -47,8 +50,13 @@ const UPDATE_HEADER_SIZE = 3; // updateHeader, size (no compressionFlags: never 
  * fragments share a frame while it stays within 0x3FFF bytes. Each update, reassembled, must fit
  * the client's maxRequestSize (clientMaxRequestSize in capabilities.ts): a larger one is a caller
  * error (RangeError) — split bitmaps with splitBitmapRects first.
+ *
+ * With `bulk`, each fragment is bulk-compressed on its own, in the order the frames carry them
+ * (3.1.8; the client decompresses each fragment, then reassembles): a compressed one gets
+ * FASTPATH_OUTPUT_COMPRESSION_USED and its compressionFlags byte. The frames must then be sent
+ * in order and all of them, as the compressor's history already holds them.
  */
-export function encodeFastPathUpdates(updates: readonly FastPathUpdate[], maxRequestSize: number): Buffer[] {
+export function encodeFastPathUpdates(updates: readonly FastPathUpdate[], maxRequestSize: number, bulk?: BulkCompressor): Buffer[] {
   const frames: Buffer[] = [];
   let pieces: UpdatePiece[] = [];
   let payloadSize = 0;
@@ -65,8 +73,8 @@ export function encodeFastPathUpdates(updates: readonly FastPathUpdate[], maxReq
     if (update.data.length > maxRequestSize) {
       throw new RangeError(`fast-path update of ${update.data.length} bytes exceeds the client's maxRequestSize ${maxRequestSize}`);
     }
-    for (const piece of updatePieces(update)) {
-      const pieceSize = UPDATE_HEADER_SIZE + piece.chunk.length;
+    for (const piece of updatePieces(update, bulk)) {
+      const pieceSize = UPDATE_HEADER_SIZE + (piece.compressionFlags === undefined ? 0 : 1) + piece.chunk.length;
       if (payloadSize + pieceSize > MAX_FRAME_SIZE - LONG_HEADER_SIZE) flush();
       pieces.push(piece);
       payloadSize += pieceSize;
@@ -79,20 +87,28 @@ export function encodeFastPathUpdates(updates: readonly FastPathUpdate[], maxReq
 /** One fast-path update (or fragment of one): its updateHeader byte and its data. */
 interface UpdatePiece {
   updateHeader: number;
+  /** Present when bulk compression flags the piece (compressed, or a history reset). */
+  compressionFlags?: number;
   chunk: Buffer;
 }
 
-function updatePieces(update: FastPathUpdate): UpdatePiece[] {
+function updatePieces(update: FastPathUpdate, bulk: BulkCompressor | undefined): UpdatePiece[] {
   const { data } = update;
-  const count = Math.max(1, Math.ceil(data.length / MAX_FRAGMENT_SIZE));
+  // Each fragment is one bulk packet, smaller than the history (MPPC 8K: 8 KiB).
+  const fragmentSize = Math.min(MAX_FRAGMENT_SIZE, bulk?.maxPacketSize ?? MAX_FRAGMENT_SIZE);
+  const count = Math.max(1, Math.ceil(data.length / fragmentSize));
   const pieces: UpdatePiece[] = [];
   for (let i = 0; i < count; i++) {
     const fragmentation =
       count === 1 ? Fragmentation.SINGLE : i === 0 ? Fragmentation.FIRST : i === count - 1 ? Fragmentation.LAST : Fragmentation.NEXT;
-    pieces.push({
-      updateHeader: update.updateCode | (fragmentation << 4), // compression bits (6-7) stay 0
-      chunk: data.subarray(i * MAX_FRAGMENT_SIZE, (i + 1) * MAX_FRAGMENT_SIZE),
-    });
+    const updateHeader = update.updateCode | (fragmentation << 4);
+    const chunk = data.subarray(i * fragmentSize, (i + 1) * fragmentSize);
+    const packet = bulk?.compress(chunk);
+    if (packet && packet.flags !== 0) {
+      pieces.push({ updateHeader: updateHeader | (FASTPATH_OUTPUT_COMPRESSION_USED << 6), compressionFlags: packet.flags, chunk: packet.data });
+    } else {
+      pieces.push({ updateHeader, chunk }); // compression bits (6-7) stay 0: plain data
+    }
   }
   return pieces;
 }
@@ -109,8 +125,9 @@ function fastPathOutputFrame(pieces: UpdatePiece[], payloadSize: number): Buffer
     frame.writeUInt16BE(0x8000 | total, pos);
     pos += 2;
   }
-  for (const { updateHeader, chunk } of pieces) {
+  for (const { updateHeader, compressionFlags, chunk } of pieces) {
     frame[pos++] = updateHeader;
+    if (compressionFlags !== undefined) frame[pos++] = compressionFlags;
     frame.writeUInt16LE(chunk.length, pos); // size
     pos += 2;
     pos += chunk.copy(frame, pos);

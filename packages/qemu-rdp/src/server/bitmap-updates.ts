@@ -5,6 +5,7 @@
 import type { Framebuffer, Rect } from '@vdi-sidecar/display-core';
 import { encodeBitmap, selectBitmapCodec, type BitmapCodecName, type BitmapSession } from '../codec/index.js';
 import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
+import type { BulkCompressor } from '../bulk/index.js';
 import { encodeFastPathUpdates, FastPathUpdateCode } from '../pdu/fast-path.js';
 
 export const TILE_SIZE = 64;
@@ -44,8 +45,11 @@ export class BitmapUpdateEncoder {
     this.codecName = selectBitmapCodec(session).name;
   }
 
-  /** Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`. */
-  encode(fb: Framebuffer, rects: readonly Rect[]): Buffer[] {
+  /**
+   * Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`; with `bulk`,
+   * bulk-compressed (the frames must then all be sent, in order).
+   */
+  encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor): Buffer[] {
     const bitmaps: BitmapRect[] = [];
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
@@ -69,6 +73,6 @@ export class BitmapUpdateEncoder {
       updateCode: FastPathUpdateCode.BITMAP,
       data: encodeBitmapUpdateData(batch, options),
     }));
-    return encodeFastPathUpdates(updates, this.maxRequestSize);
+    return encodeFastPathUpdates(updates, this.maxRequestSize, bulk);
   }
 }

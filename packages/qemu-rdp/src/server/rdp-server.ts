@@ -9,6 +9,8 @@ import { RdpSession } from './session.js';
 
 export type LogFn = Logger;
 
+export type BulkCompressionChoice = 'xcrush' | 'mppc' | 'off';
+
 export interface RdpCredentials {
   /** Empty: any user name (only the password is checked). */
   username: string;
@@ -25,12 +27,20 @@ export interface RdpServerOptions {
   credentials?: RdpCredentials;
   /** Send planar / interleaved RLE bitmaps (default true); false: uncompressed only. */
   bitmapCompression?: boolean;
+  /**
+   * Bulk compression of fast-path output for clients that announce compression in their Client
+   * Info: 'xcrush' (default) — RDP 6.1 (XCRUSH) to clients that take it, else MPPC (64K or 8K);
+   * 'mppc' — MPPC only; 'off' — never.
+   */
+  bulkCompression?: BulkCompressionChoice;
   /** Prometheus counters for protocol "rdp" (display-core's ServerMetrics). */
   metrics?: ProtocolMetrics;
   /** Drop a client that takes none of its waiting output for this long (default 30 s; 0: never). */
   stallTimeoutMs?: number;
   /** Send RemoteFX (lossy) to clients that offer it (default true); false: bitmaps only. */
   remoteFx?: boolean;
+  /** Offer the graphics pipeline (MS-RDPEGFX) to clients that announce it (default true). */
+  graphicsPipeline?: boolean;
   log?: LogFn;
 }
 
@@ -42,11 +52,14 @@ export interface RdpSessionHost {
   readonly credentials: RdpCredentials | undefined;
   readonly limiter: AuthRateLimiter;
   readonly bitmapCompression: boolean;
+  readonly bulkCompression: BulkCompressionChoice;
   /** The TLS certificate's public key, which NLA binds its exchange to. */
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
   readonly stallTimeoutMs: number;
   readonly remoteFx: boolean;
+  /** Offer the graphics pipeline (default when absent: yes). */
+  readonly graphicsPipeline?: boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -57,10 +70,12 @@ export class RdpServer implements RdpSessionHost {
   readonly secureContext: SecureContext;
   readonly credentials: RdpCredentials | undefined;
   readonly bitmapCompression: boolean;
+  readonly bulkCompression: BulkCompressionChoice;
   readonly serverPublicKey: Buffer;
   readonly metrics: ProtocolMetrics | undefined;
   readonly stallTimeoutMs: number;
   readonly remoteFx: boolean;
+  readonly graphicsPipeline: boolean;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -73,10 +88,12 @@ export class RdpServer implements RdpSessionHost {
     this.secureContext = createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' });
     this.credentials = opts.credentials;
     this.bitmapCompression = opts.bitmapCompression ?? true;
+    this.bulkCompression = opts.bulkCompression ?? 'xcrush';
     this.serverPublicKey = subjectPublicKeyOf(opts.tls.cert);
     this.metrics = opts.metrics;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.remoteFx = opts.remoteFx ?? true;
+    this.graphicsPipeline = opts.graphicsPipeline ?? true;
     this.logFn = opts.log ?? (() => undefined);
   }
 

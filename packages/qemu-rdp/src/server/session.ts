@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { decodeLockModifiers, StallWatch, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
+import { CompressionType, MppcCompressor, XcrushCompressor, type BulkCompressor, type BulkPacket } from '../bulk/index.js';
 import { isBitmapBpp } from '../codec/index.js';
 import {
   ControlAction,
@@ -22,10 +23,10 @@ import {
 } from '../pdu/activation.js';
 import { buildServerCapabilitySets, clientMaxRequestSize, CodecGuid, SurfaceCommandFlags, type ClientCapabilities } from '../pdu/capabilities.js';
 import { RemoteFxEncoder } from '../codec/remotefx/index.js';
-import { decodeClientInfoPdu } from '../pdu/client-info.js';
+import { clientCompressionType, decodeClientInfoPdu } from '../pdu/client-info.js';
 import { RdpProtocolError } from '../pdu/errors.js';
 import { decodeFastPathInput, encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
-import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
+import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
 import { encodeLicenseValidClient } from '../pdu/licensing.js';
 import {
   decodeConnectInitial,
@@ -61,6 +62,7 @@ import { STATIC_CHANNELS, type StaticChannel } from '../channels/index.js';
 import { ChannelReassembler, CHANNEL_CHUNK_LENGTH, encodeChannelChunks } from '../pdu/virtual-channel.js';
 import { BitmapUpdateEncoder } from './bitmap-updates.js';
 import { RdpInputHandler } from './input-handler.js';
+import { GfxPipelineSlot } from './gfx-output.js';
 import type { RdpSessionHost } from './rdp-server.js';
 
 /** The connection sequence's phases, named by what the server waits for. */
@@ -106,12 +108,25 @@ export class RdpSession {
   /** Set when the client takes RemoteFX surface commands (then used instead of bitmap updates). */
   private remoteFx: RemoteFxEncoder | undefined;
   private damage: DamageConsumer | undefined;
+  /**
+   * Bulk compression of fast-path output, when the client announced it (one history for the
+   * connection's server-to-client direction: every compressed update must be sent, in order).
+   */
+  private bulk: TimedBulkCompressor | undefined;
   private readonly inputHandler: RdpInputHandler;
   private sizeSent = { width: 0, height: 0 };
   private updatesSuppressed = false;
   /** What the pointer update last sent showed, so repeated MouseSet events send nothing. */
   private pointerSent: { cursor: Cursor | undefined; visible: boolean } | undefined;
   private scheduled = false;
+  /** The graphics pipeline (MS-RDPEGFX): while its output is attached, screen output goes there. */
+  private readonly gfx = new GfxPipelineSlot(
+    () => {
+      this.damage?.markAll();
+      this.schedule();
+    },
+    () => this.schedule(),
+  );
   private readonly cleanups: Array<() => void> = [];
   private readonly handshakeTimer: NodeJS.Timeout;
   private readonly stall: StallWatch;
@@ -144,6 +159,11 @@ export class RdpSession {
     for (const channel of this.staticChannels.values()) channel.handler?.close();
     this.damage?.close();
     this.damage = undefined;
+    if (this.bulk) {
+      const { bytesIn, bytesOut, packets, plainPackets } = this.bulk.stats;
+      const ratio = bytesIn ? ((100 * bytesOut) / bytesIn).toFixed(1) : '-';
+      this.log('debug', `bulk compression ${this.bulk.name}: ${bytesIn} bytes in ${packets} packets → ${bytesOut} bytes (${ratio} %), ${plainPackets} sent plain`);
+    }
     if (wasConnected && !this.stream.destroyed && this.stream.writable) {
       this.stream.end(encodeX224Data(encodeDisconnectProviderUltimatum(MCS_REASON_PROVIDER_INITIATED)));
       setTimeout(() => this.stream.destroy(), 1000).unref();
@@ -316,6 +336,7 @@ export class RdpSession {
       throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but ${this.selectedProtocol} was selected`);
     }
     this.bpp = sessionColorDepth(gcc);
+    this.gfx.offered = this.host.graphicsPipeline !== false && ((gcc.core.earlyCapabilityFlags ?? 0) & RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL) !== 0;
     this.channelIds = gcc.channels.map((_, i) => FIRST_STATIC_CHANNEL_ID + i);
     gcc.channels.forEach((channel, i) => {
       if (STATIC_CHANNELS[channel.name]) {
@@ -386,6 +407,7 @@ export class RdpSession {
       channel.handler ??= STATIC_CHANNELS[channel.name]!({
         display: this.host.display,
         clipboard: this.host.clipboard,
+        graphics: this.gfx,
         log: (level, message) => this.log(level, `${channel.name}: ${message}`),
         send: (message) => {
           for (const chunk of encodeChannelChunks(message, chunkSize)) this.sendOnChannel(chunk, channelId);
@@ -422,6 +444,21 @@ export class RdpSession {
       this.host.limiter.succeed(this.remoteAddress);
     }
     this.log('info', `logged in as ${who}`);
+    // Bulk compression (3.1.8): the server picks a type up to the client's. XCRUSH (RDP 6.1) for
+    // clients that take it, unless the operator said MPPC; else MPPC 64K for every client that
+    // offers 64K or more (RDP 6.0 clients too: NCRUSH is not implemented), MPPC 8K below.
+    const offered = clientCompressionType(info.flags);
+    const choice = this.host.bulkCompression;
+    if (offered !== undefined && choice !== 'off') {
+      const compressor =
+        choice === 'xcrush' && offered >= CompressionType.RDP61
+          ? new XcrushCompressor()
+          : new MppcCompressor(offered >= CompressionType.MPPC_64K ? CompressionType.MPPC_64K : CompressionType.MPPC_8K);
+      this.bulk = new TimedBulkCompressor(compressor);
+      this.log('debug', `bulk compression: ${this.bulk.name} (the client takes up to type ${offered})`);
+    } else {
+      this.log('debug', `bulk compression: none (${offered === undefined ? 'the client announces none' : 'turned off'})`);
+    }
     this.sendOnChannel(encodeLicenseValidClient());
     this.sendDemandActive();
   }
@@ -596,7 +633,8 @@ export class RdpSession {
     }
     if (!update) return;
     this.pointerSent = { cursor, visible: pointer.visible };
-    for (const frame of encodeFastPathUpdates([update], clientMaxRequestSize(this.caps))) this.write(frame);
+    for (const frame of encodeFastPathUpdates([update], clientMaxRequestSize(this.caps), this.bulk)) this.write(frame);
+    this.reportBulkTime();
   }
 
   private schedule(): void {
@@ -615,20 +653,53 @@ export class RdpSession {
   private sendUpdates(): void {
     if (this.phase.name !== 'active' || !this.damage || !this.encoder) return;
     const fb = this.host.display.framebuffer;
-    if (fb.width !== this.sizeSent.width || fb.height !== this.sizeSent.height) {
+    // The graphics pipeline follows a mode change itself (its surface is recreated).
+    const gfx = this.gfx.output;
+    if (!gfx && (fb.width !== this.sizeSent.width || fb.height !== this.sizeSent.height)) {
       this.reactivate();
       return;
     }
     if (this.updatesSuppressed || this.stream.writableLength > WRITE_HIGH_WATER) return;
     if (fb.width === 0 || fb.height === 0) return;
+    if (gfx) return this.sendGfxFrame(gfx);
     const rects: Rect[] = this.damage.take();
     if (rects.length === 0) return;
     const started = process.hrtime.bigint();
-    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects);
-    this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9);
+    // RemoteFX is entropy-coded already: bulk compression would only spend time.
+    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk);
+    const bulkSeconds = this.reportBulkTime();
+    this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9 - bulkSeconds);
     for (const frame of frames) this.write(frame);
     this.host.metrics?.frameSent();
     if (this.damage.hasDamage()) this.schedule();
+  }
+
+  /** One graphics pipeline frame of the damage, unless the client is too many frames behind. */
+  private sendGfxFrame(gfx: NonNullable<GfxPipelineSlot['output']>): void {
+    if (!gfx.canSend || !this.damage) return;
+    const fb = this.host.display.framebuffer;
+    const rects: Rect[] = this.damage.take();
+    if (rects.length === 0 && !gfx.needsReset(fb)) return;
+    const started = process.hrtime.bigint();
+    // A frame leaves as many small channel chunks: corked, they reach the socket in one write.
+    this.stream.cork();
+    try {
+      gfx.sendFrame(fb, rects);
+    } finally {
+      this.stream.uncork();
+    }
+    this.host.metrics?.encoded(`gfx-${gfx.codec}`, Number(process.hrtime.bigint() - started) / 1e9);
+    this.host.metrics?.frameSent();
+    if (this.damage.hasDamage()) this.schedule();
+  }
+
+  /** Reports the time bulk compression took since the last report (as its own encoding); returns it. */
+  private reportBulkTime(): number {
+    if (!this.bulk || this.bulk.seconds === 0) return 0;
+    const seconds = this.bulk.seconds;
+    this.bulk.seconds = 0;
+    this.host.metrics?.encoded(this.bulk.name, seconds);
+    return seconds;
   }
 
   /** Surface bits with RemoteFX tiles (MS-RDPBCGR 2.2.9.2.2), each update within the client's reassembly size. */
@@ -651,6 +722,30 @@ export class RdpSession {
     this.sendOnChannel(encodeDeactivateAll(this.shareId));
     this.sendDemandActive();
     this.log('info', `desktop resized to ${this.sizeSent.width}x${this.sizeSent.height}`);
+  }
+}
+
+/** A bulk compressor that adds up the time it spends. */
+class TimedBulkCompressor implements BulkCompressor {
+  seconds = 0;
+  constructor(private readonly inner: BulkCompressor) {}
+  get type(): number {
+    return this.inner.type;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  get maxPacketSize(): number {
+    return this.inner.maxPacketSize;
+  }
+  get stats(): BulkCompressor['stats'] {
+    return this.inner.stats;
+  }
+  compress(data: Buffer): BulkPacket {
+    const started = process.hrtime.bigint();
+    const packet = this.inner.compress(data);
+    this.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+    return packet;
   }
 }
 
