@@ -328,10 +328,12 @@ export async function startLibvirt(options: LibvirtOptions): Promise<Libvirt> {
     `mount --bind ${q(join(stateDir, 'passwd'))} /etc/passwd`,
     `mount --bind ${q(join(stateDir, 'group'))} /etc/group`,
     // Foreground daemons: virtlogd in the background of this shell, which then becomes libvirtd.
-    'virtlogd &',
+    // Their pid files go in the private directory: the defaults (/run/virtlogd.pid,
+    // /run/libvirtd.pid) are the machine's, locked by any other libvirtd running there.
+    `virtlogd --pid-file ${q(join(stateDir, 'virtlogd.lock'))} &`,
     `echo $! > ${q(join(stateDir, 'virtlogd.pid'))}`,
     'n=0; while [ ! -S /run/libvirt/virtlogd-sock ]; do n=$((n+1)); [ $n -lt 200 ] || { echo "virtlogd did not start" >&2; exit 1; }; sleep 0.05; done',
-    'exec libvirtd',
+    `exec libvirtd --pid-file ${q(join(stateDir, 'libvirtd.lock'))}`,
   ].join('\n');
   const outLog = join(options.artifactsDir, 'libvirt-daemons.log');
   writeFileSync(outLog, '');

@@ -1,40 +1,50 @@
-// Issue 6, test 2 — real libvirt: the hook's output for the test guest's KubeVirt-shaped
-// domain is defined and started by a real libvirtd; QEMU joins the sidecar's bus; qemu-vnc and
-// qemu-rdp serve its screen (a real client's picture equals QMP screendump), and KubeVirt's own
-// VNC socket (what `virtctl vnc` uses) still serves.
+// Issue 6, tests 2 and 5 — real libvirt: the sidecar runs as in the pod, its tiny init
+// (vdi-init) starting dbus-session and hook-shim; the test guest's KubeVirt-shaped domain goes
+// through the hook's OnDefineDomain on its gRPC socket (called by Python's grpcio, as
+// virt-launcher would), a real libvirtd defines and starts the returned XML, QEMU joins the
+// sidecar's bus, and qemu-vnc and qemu-rdp — started by the init from the plan the hook wrote —
+// serve its screen (a real client's picture equals QMP screendump); KubeVirt's own VNC socket
+// (what `virtctl vnc` uses) still serves; KubeVirt's Shutdown ends the sidecar with exit code 0
+// and nothing left. Twice: with the processes from the workspace, and from the sidecar image
+// built with buildah (images/build-sidecar.sh; skipped when an image of the same sources
+// exists) run in a buildah working container (`buildah run --isolation chroot`, host network,
+// the hooks directory mounted where KubeVirt mounts it).
 //
 // Only QEMU 7.2: Debian 12's libvirt 9.0 drives Debian 12's QEMU; QEMU 10 lives in a Debian 13
 // root that this libvirtd does not run.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDbusSession, type DbusSession } from '@vdi-sidecar/dbus-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XFreeRdp, Xvfb, check, freeVncDisplay, gvnccapture, run } from '../src/clients/index.js';
 import {
-  XFreeRdp,
-  Xvfb,
-  check,
-  ensurePackagesBuilt,
-  freeVncDisplay,
-  gvnccapture,
-  run,
-  startQemuRdp,
-  startQemuVnc,
-  type QemuRdp,
-  type QemuVnc,
-} from '../src/clients/index.js';
+  SidecarInit,
+  callHook,
+  descendants,
+  ensureVdiInitBuilt,
+  hookDefineDomain,
+  processAlive,
+} from '../src/clients/sidecar-init.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { QEMU_VERSIONS, QmpClient, artifactsDir, ensureGuest, patternColor, pixelAt, waitFor, type Guest } from '../src/index.js';
 import { processArgs, processUid, startGuestDomain, startLibvirt, type GuestDomain, type Libvirt } from '../src/libvirt.js';
-import { E2E_DIR, REPO_DIR } from '../src/paths.js';
-import { liveDirs, livePids } from '../src/survivors.js';
+import { E2E_DIR } from '../src/paths.js';
+import { IMAGE_HOOKS_DIR, ImageSidecar, ensureSidecarImage, sidecarImageMissing, type SidecarImage } from '../src/sidecar-image.js';
+import { liveDirs } from '../src/survivors.js';
 
 const FIXTURES = join(E2E_DIR, 'fixtures', 'sidecar-libvirt');
-const HOOK_CLI = join(REPO_DIR, 'packages', 'hook-shim', 'dist', 'cli.js');
 const VM = 'desktop';
+/** CONTAINER_NAME of sidecar 0 in KubeVirt: the hook socket is `<hooks>/hook-sidecar-0.sock`. */
+const HOOK_NAME = 'hook-sidecar-0';
+/** QEMU's uid in KubeVirt, the image's USER: the hooks directory must be writable for it. */
+const IMAGE_UID = 107;
+
+const WORKSPACE = 'processes from the workspace';
+const IMAGE = 'the built image';
+type Variant = typeof WORKSPACE | typeof IMAGE;
 
 /** Fills `{{KEY}}` placeholders. */
 function fill(template: string, values: Record<string, string | number>): string {
@@ -87,71 +97,141 @@ async function unixSocketProxy(port: number, socketPath: string): Promise<Server
   return Object.assign(server, { sockets });
 }
 
-/** What the sidecar container runs beside the hook: the private bus and the servers on it. */
+/** The pod's hooks directory as KubeVirt lays it out, in the paths compute (here: the host, libvirtd) sees. */
+interface HooksLayout {
+  dir: string;
+  /** The hook's gRPC socket virt-launcher dials. */
+  hookSocket: string;
+  /** The sidecar's bus, in a subdirectory (virt-launcher dials every plain file in `dir`). */
+  bus: string;
+  /** The server plan hook-shim writes and the init follows. */
+  plan: string;
+}
+
+function hooksLayout(dir: string): HooksLayout {
+  return { dir, hookSocket: join(dir, `${HOOK_NAME}.sock`), bus: join(dir, 'vdi', 'bus'), plan: join(dir, 'vdi', 'plan') };
+}
+
+/** The sidecar container: vdi-init and what it runs (dbus-session, hook-shim, then the plan's servers). */
 interface Sidecar {
-  busSocketPath: string;
-  busAddress: string;
-  vnc: QemuVnc;
-  rdp: QemuRdp;
+  readonly init: SidecarInit;
+  readonly hooks: HooksLayout;
+  /** The bus as the host (QEMU, this test) reaches it. */
+  readonly busAddress: string;
+  /** The bus as the sidecar's own processes reach it (what the plan names). */
+  readonly innerBusAddress: string;
+  /** Every process of the sidecar, the init included (and buildah's, for the image). */
+  processes(): number[];
+  /**
+   * Stops whatever still runs (SIGTERM to the init, SIGKILL to the tree after a grace period)
+   * and removes what the sidecar left (the working container). A no-op stop after Shutdown
+   * apart from that removal.
+   */
   stop(): Promise<void>;
+  /** What is left after stop(): e.g. a working container still listed. */
+  leftovers(): Promise<string[]>;
 }
 
 interface SidecarOptions {
-  /** The bus socket, as both containers see it (one shared directory here). */
-  busSocketPath: string;
+  hooks: HooksLayout;
   /** Uids that must reach the bus besides the sidecar's own: QEMU's under libvirt. */
   allowUids: readonly number[];
-  vncListen: string;
-  rdpListen: string;
-  artifacts: string;
+  /** The init's output, every child's lines prefixed with its name. */
+  log: string;
+  /** The built image (variant IMAGE only). */
+  image?: SidecarImage;
 }
 
-/**
- * The one place that starts the sidecar's processes: dbus-session, then qemu-vnc and qemu-rdp
- * on its bus (they wait for the VM to join, showing a placeholder until then), as the tiny init
- * of issue 6 will. Started directly for now — swap this function's body for starting the tiny
- * init once it exists. The hook itself runs through its CLI (see runHook).
- */
-async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
-  const started: Array<() => Promise<unknown>> = [];
-  const stopAll = async () => {
-    const errors: string[] = [];
-    for (const stop of started.reverse()) await stop().catch((e: unknown) => errors.push(String(e)));
-    if (errors.length > 0) throw new Error(`sidecar stop: ${errors.join('; ')}`);
-  };
-  try {
-    const bus: DbusSession = await startDbusSession({
-      socketPath: options.busSocketPath,
-      allowUids: options.allowUids,
-      onStderr: (text) => writeFileSync(join(options.artifacts, 'dbus.log'), text, { flag: 'a' }),
-    });
-    livePids.add(bus.pid);
-    started.push(async () => {
-      await bus.stop();
-      livePids.delete(bus.pid);
-    });
-    const busAddress = `unix:path=${options.busSocketPath}`;
-    const vnc = await startQemuVnc({ busAddress, listen: options.vncListen, env: { QEMU_VNC_VERBOSE: '1' }, log: join(options.artifacts, 'qemu-vnc.log') });
-    started.push(async () => expect((await vnc.stop()).code).toBe(0));
-    const rdp = await startQemuRdp({ busAddress, listen: options.rdpListen, env: { QEMU_RDP_VERBOSE: '1' }, log: join(options.artifacts, 'qemu-rdp.log') });
-    started.push(async () => expect((await rdp.stop()).code).toBe(0));
-    return { busSocketPath: options.busSocketPath, busAddress, vnc, rdp, stop: stopAll };
-  } catch (err) {
-    await stopAll().catch(() => undefined);
-    throw err;
+/** SIGTERM to a workspace init, SIGKILL to its tree if it has not ended after `graceMs`. */
+async function stopInit(init: SidecarInit, graceMs = 15_000): Promise<void> {
+  if (init.proc.exitResult) return;
+  init.signal('SIGTERM');
+  const ended = await Promise.race([init.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+  if (!ended) {
+    init.kill();
+    await init.exited;
+    throw new Error(`vdi-init did not stop within ${graceMs} ms of SIGTERM`);
   }
 }
 
-/** The hook as KubeVirt's stock sidecar-shim runs it: `onDefineDomain --vmi JSON --domain XML`; prints the new domain. */
-async function runHook(domainXml: string, vmiJson: string, busPath: string): Promise<string> {
-  const { stdout } = await check(process.execPath, [HOOK_CLI, 'onDefineDomain', '--vmi', vmiJson, '--domain', domainXml, '--bus-path', busPath]);
-  return stdout;
+/**
+ * The one place that starts the sidecar: vdi-init with the hooks directory laid out as in
+ * KubeVirt (hook socket `DIR/<name>.sock`, bus `DIR/vdi/bus`, plan `DIR/vdi/plan`), from the
+ * workspace or from the built image. Resolves once hook-shim serves.
+ */
+async function startSidecar(variant: Variant, options: SidecarOptions): Promise<Sidecar> {
+  const { hooks } = options;
+  mkdirSync(hooks.dir, { recursive: true });
+  const allowUids = options.allowUids.map(String);
+  let sidecar: Sidecar;
+  let serving = () => {};
+  if (variant === WORKSPACE) {
+    ensureVdiInitBuilt();
+    const init = SidecarInit.start({
+      bus: hooks.bus,
+      plan: hooks.plan,
+      allowUids,
+      grace: 5,
+      hookArgs: ['serve', '--socket-dir', hooks.dir, '--name', HOOK_NAME, '--bus-path', hooks.bus],
+      log: options.log,
+    });
+    sidecar = {
+      init,
+      hooks,
+      busAddress: `unix:path=${hooks.bus}`,
+      innerBusAddress: `unix:path=${hooks.bus}`,
+      processes: () => [init.proc.pid, ...descendants(init.proc.pid).map((p) => p.pid)],
+      stop: () => stopInit(init),
+      leftovers: () => Promise.resolve([]),
+    };
+  } else {
+    if (!options.image) throw new Error('no image');
+    // The image runs as uid 107: it creates the bus, the plan and the hook socket there.
+    chownSync(hooks.dir, IMAGE_UID, IMAGE_UID);
+    const container = await ImageSidecar.start({
+      image: options.image.tag,
+      hooksDir: hooks.dir,
+      containerName: HOOK_NAME,
+      // The bus as compute sees it (its path in the domain); inside, the init's --bus.
+      hookArgs: ['serve', '--bus-path', hooks.bus],
+      allowUids,
+      grace: 5,
+      log: options.log,
+    });
+    sidecar = {
+      init: container.init,
+      hooks,
+      busAddress: `unix:path=${hooks.bus}`,
+      innerBusAddress: `unix:path=${IMAGE_HOOKS_DIR}/vdi/bus`,
+      processes: () => [container.init.proc.pid, ...descendants(container.init.proc.pid).map((p) => p.pid)],
+      stop: async () => {
+        const { code, signal } = await container.stop();
+        if (code !== 0) throw new Error(`buildah run exited with code ${code}, signal ${signal}`);
+      },
+      leftovers: async () => ((await container.listed()) ? [`working container ${container.container}`] : []),
+    };
+    // The init's host pid, killed at exit should the test process die (SIGKILL to buildah would orphan the init's children).
+    serving = () => void container.track();
+  }
+  try {
+    await sidecar.init.waitForLine('hook-shim', /^unix:\/\//, 0, 60_000);
+    serving();
+  } catch (err) {
+    await sidecar.stop().catch(() => undefined);
+    throw err;
+  }
+  return sidecar;
 }
 
-describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (libvirt 9.0 driving QEMU 7.2 — Debian 12 only)', () => {
+describe.skipIf(!QEMU_VERSIONS.includes('7.2')).each([WORKSPACE, IMAGE] as Variant[])('the sidecar with real libvirt (libvirt 9.0 driving QEMU 7.2 — Debian 12 only), %s', (variant) => {
+  const imageMissing = variant === IMAGE ? sidecarImageMissing() : undefined;
+  const step = imageMissing ? it.skip : it;
   const uuid = randomUUID();
-  const artifacts = artifactsDir('sidecar-libvirt-7.2');
+  const artifacts = artifactsDir(`sidecar-libvirt-7.2-${variant === WORKSPACE ? 'workspace' : 'image'}`);
+  let started = Date.now();
   let runDir: string;
+  let hooks: HooksLayout;
+  let image: SidecarImage | undefined;
   let libvirt: Libvirt | undefined;
   let sidecar: Sidecar | undefined;
   let domain: GuestDomain | undefined;
@@ -164,34 +244,41 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
   let hookedXml: string;
   let guest: Guest;
   const clientsLog = () => join(artifacts, 'clients.log');
+  const timings: string[] = [];
   const screendump = () => {
     if (!libvirt || !domain) throw new Error('no domain');
     return libvirt.screendump(domain.name, runDir);
   };
 
   beforeAll(async () => {
-    ensurePackagesBuilt(['display-core', 'qemu-vnc', 'qemu-rdp', 'hook-shim']);
-    for (const file of ['console.log', 'dbus.log', 'qemu-vnc.log', 'qemu-rdp.log', 'clients.log']) writeFileSync(join(artifacts, file), '');
+    started = Date.now();
+    for (const file of ['console.log', 'init.log', 'clients.log']) writeFileSync(join(artifacts, file), '');
+    if (variant === IMAGE) {
+      writeFileSync(join(artifacts, 'image-build.log'), '');
+      image = await ensureSidecarImage({ log: join(artifacts, 'image-build.log') });
+      timings.push(`image ${image.tag} (${image.size}): ${image.buildMs === undefined ? 'already built' : `built in ${(image.buildMs / 1000).toFixed(1)} s`}`);
+    }
     const guestDir = await ensureGuest();
-    // The pod's shared directories in one: guest kernel, serial ports, KubeVirt's VNC socket, the bus.
+    // The pod's shared directories in one: guest kernel, serial ports, KubeVirt's VNC socket,
+    // and the sidecar's hooks directory.
     runDir = await mkdtemp(join(tmpdir(), 'vdi-libvirt-run-'));
     liveDirs.add(runDir);
+    hooks = hooksLayout(join(runDir, 'hooks'));
     for (const file of ['vmlinuz', 'initrd.gz']) await copyFile(join(guestDir, file), join(runDir, file));
     vncDisplay = await freeVncDisplay();
-    kubevirtVncDisplay = await freeVncDisplay();
     rdpPort = await freePort();
     domainXml = fill(readFileSync(join(FIXTURES, 'domain.xml'), 'utf8'), { VM, UUID: uuid, RUN: runDir });
     libvirt = await startLibvirt({ artifactsDir: artifacts });
-    sidecar = await startSidecar({
-      busSocketPath: join(runDir, 'bus'),
-      // QEMU runs as root under this libvirtd, the daemon's own uid (always admitted); in
-      // KubeVirt it is 107, which the sidecar's bus lists by default.
-      allowUids: libvirt.qemuUid === process.getuid?.() ? [] : [libvirt.qemuUid],
-      vncListen: `127.0.0.1:${5900 + vncDisplay}`,
-      rdpListen: `127.0.0.1:${rdpPort}`,
-      artifacts,
+    const sidecarStart = Date.now();
+    sidecar = await startSidecar(variant, {
+      hooks,
+      // QEMU runs as root under this libvirtd (in KubeVirt it is 107, the image's own uid).
+      allowUids: [libvirt.qemuUid],
+      log: join(artifacts, 'init.log'),
+      image,
     });
-  });
+    timings.push(`sidecar serving its hook after ${((Date.now() - sidecarStart) / 1000).toFixed(1)} s`);
+  }, 60 * 60_000);
 
   afterAll(async () => {
     const errors: string[] = [];
@@ -209,29 +296,29 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     await attempt('stopping Xvfb', () => x?.stop());
     domain?.guest.close();
     const qemuPid = domain?.qemuPid;
+    const sidecarPids = sidecar?.processes() ?? [];
     await attempt('stopping libvirt', () => libvirt?.stop());
     await attempt('stopping the sidecar', () => sidecar?.stop());
-    await attempt('removing the run directory', () => rm(runDir, { recursive: true, force: true }));
-    liveDirs.delete(runDir);
-    // Nothing left behind: no QEMU, no daemon.
-    const survivors = [qemuPid, libvirt?.pid, libvirt?.virtlogdPid].filter((pid): pid is number => {
-      if (pid === undefined || pid < 0) return false;
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
+    await attempt('checking what the sidecar left', async () => {
+      const left = (await sidecar?.leftovers()) ?? [];
+      if (left.length > 0) throw new Error(`left: ${left.join(', ')}`);
     });
+    if (runDir) await attempt('removing the run directory', () => rm(runDir, { recursive: true, force: true }));
+    liveDirs.delete(runDir);
+    // Nothing left behind: no QEMU, no daemon, no process of the sidecar.
+    const survivors = [qemuPid, libvirt?.pid, libvirt?.virtlogdPid, ...sidecarPids].filter((pid): pid is number => pid !== undefined && pid > 0 && processAlive(pid));
     if (survivors.length > 0) errors.push(`still running: ${survivors.join(', ')}`);
+    timings.push(`whole run ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    writeFileSync(join(artifacts, 'timings.txt'), `${timings.join('\n')}\n`);
     if (errors.length > 0) throw new Error(errors.join('\n'));
-  });
+  }, 120_000);
 
-  it('the hook turns the D-Bus display on for the sidecar’s bus and leaves the rest of the domain alone', async () => {
+  step('the hook (OnDefineDomain on its gRPC socket) turns the D-Bus display on for the sidecar’s bus, leaves the rest alone, and plans the servers', async () => {
+    if (!sidecar) throw new Error('not set up');
     const vmi = fill(readFileSync(join(FIXTURES, 'vmi.json'), 'utf8'), { VM, UUID: uuid, VNC_PORT: 5900 + vncDisplay, RDP_PORT: rdpPort });
-    hookedXml = await runHook(domainXml, vmi, join(runDir, 'bus'));
+    hookedXml = hookDefineDomain(hooks.hookSocket, domainXml, vmi);
     writeFileSync(join(artifacts, 'domain-hooked.xml'), hookedXml);
-    expect(hookedXml).toMatch(new RegExp(`<graphics type="dbus" address="unix:path=${join(runDir, 'bus')}">\\s*<gl enable="no"/>\\s*<audio id="1"/>`));
+    expect(hookedXml).toMatch(new RegExp(`<graphics type="dbus" address="unix:path=${hooks.bus}">\\s*<gl enable="no"/>\\s*<audio id="1"/>`));
     expect(hookedXml).toContain('<audio id="1" type="dbus"/>');
     // KubeVirt's own VNC and our QMP socket in <qemu:commandline>: untouched, byte for byte.
     const kept = (xml: string, re: RegExp) => re.exec(xml)?.[0];
@@ -240,9 +327,19 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     expect(kept(hookedXml, vncRe)).toBe(kept(domainXml, vncRe));
     expect(kept(hookedXml, qemuNsRe)).toBe(kept(domainXml, qemuNsRe));
     expect(hookedXml).toContain('xmlns:qemu="http://libvirt.org/schemas/domain/qemu/1.0"');
+    // The plan, from the VMI's annotations, with the bus as the sidecar sees it (written just
+    // after the reply); the init starts its servers.
+    await sidecar.init.waitStarted('qemu-vnc');
+    await sidecar.init.waitStarted('qemu-rdp');
+    expect(readFileSync(hooks.plan, 'utf8')).toBe(
+      `qemu-vnc\tqemu-vnc\t--dbus-address\t${sidecar.innerBusAddress}\t--listen\t127.0.0.1:${5900 + vncDisplay}\n` +
+        `qemu-rdp\tqemu-rdp\t--dbus-address\t${sidecar.innerBusAddress}\t--listen\t127.0.0.1:${rdpPort}\n`,
+    );
+    const starts = sidecar.init.linesSince().filter((l) => l.name === 'vdi-init' && l.text.startsWith('started ')).map((l) => l.text.split(',')[0]);
+    expect(starts).toEqual(['started dbus-session', 'started hook-shim', 'started qemu-vnc', 'started qemu-rdp']);
   });
 
-  it('libvirtd defines and starts the hook’s domain; QEMU joins the sidecar’s bus as org.qemu', async () => {
+  step('libvirtd defines and starts the hook’s domain; QEMU joins the sidecar’s bus as org.qemu', async () => {
     if (!libvirt || !sidecar) throw new Error('not set up');
     expect(hookedXml, 'the hook test ran first').toBeTruthy();
     domain = await startGuestDomain(libvirt, hookedXml, {
@@ -254,7 +351,7 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     // What libvirt made of the domain: QEMU's own command line.
     const args = processArgs(domain.qemuPid);
     writeFileSync(join(artifacts, 'qemu-args.txt'), args.join('\n'));
-    expect(args[args.indexOf('-display') + 1]).toMatch(new RegExp(`^dbus,addr=unix:path=${join(runDir, 'bus')},gl=off,audiodev=audio1`));
+    expect(args[args.indexOf('-display') + 1]).toMatch(new RegExp(`^dbus,addr=unix:path=${hooks.bus},gl=off,audiodev=audio1`));
     expect(args).toContain(`unix:${join(runDir, 'qmp')},server=on,wait=off`);
     expect(args.join(' ')).toContain(`vnc=unix:${join(runDir, 'virt-vnc')}`);
     expect(args).toContain('tcg');
@@ -266,7 +363,7 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     // libvirt kept our namespace too (it would refuse unknown elements otherwise).
     const live = await libvirt.checkVirsh(['dumpxml', domain.name]);
     expect(live).toContain(`<qemu:arg value='unix:${join(runDir, 'qmp')},server=on,wait=off'/>`);
-    expect(live).toMatch(/<graphics type='dbus' address='unix:path=[^']+\/bus'>/);
+    expect(live).toMatch(/<graphics type='dbus' address='unix:path=[^']+\/vdi\/bus'>/);
 
     await waitFor(async () => (await busNames(sidecar!.busAddress)).includes('org.qemu'), { timeoutMs: 20_000, message: 'org.qemu on the sidecar’s bus' });
     const { stdout } = await check('dbus-send', [
@@ -280,9 +377,12 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     ]);
     expect(stdout).toContain(`"${domain.name}"`);
     expect(await guest.run('echo booted under libvirt')).toEqual({ output: 'booted under libvirt\n', code: 0 });
+    // The init's servers find the VM on the bus.
+    await sidecar.init.waitForLine('qemu-vnc', /attached to VM/, 0, 30_000);
+    await sidecar.init.waitForLine('qemu-rdp', /attached to VM/, 0, 30_000);
   });
 
-  it('the QMP socket given in <qemu:commandline> answers (the hook kept that namespace working)', async () => {
+  step('the QMP socket given in <qemu:commandline> answers (the hook kept that namespace working)', async () => {
     if (!domain) throw new Error('no domain');
     const qmp = await QmpClient.connect(join(runDir, 'qmp'), { timeoutMs: 10_000 });
     try {
@@ -294,35 +394,79 @@ describe.skipIf(!QEMU_VERSIONS.includes('7.2'))('the sidecar with real libvirt (
     }
   });
 
-  it('qemu-vnc serves the guest’s screen: gvnccapture’s picture equals QMP screendump', async () => {
+  /** The server runs, started once by the init (never restarted). */
+  const expectServing = (name: string) => {
+    if (!sidecar) throw new Error('not set up');
+    expect(processAlive(sidecar.init.pidOf(name))).toBe(true);
+    expect(sidecar.init.linesSince().filter((l) => l.name === 'vdi-init' && l.text.startsWith(`started ${name},`))).toHaveLength(1);
+  };
+
+  step('qemu-vnc serves the guest’s screen: gvnccapture’s picture equals QMP screendump', async () => {
     expect(await guest.check('vdi-pattern 3')).toContain('PATTERN 3 1024x768');
     const dump = await screendump();
     expect(pixelAt(dump, 100, 50)).toEqual(patternColor(3, 100, 50));
-    await expectPictureConverges(() => gvnccapture('127.0.0.1', vncDisplay), screendump, 'libvirt-qemu-vnc-gvnccapture', { timeoutMs: 20_000 });
-    expect(sidecar?.vnc.alive).toBe(true);
+    await expectPictureConverges(() => gvnccapture('127.0.0.1', vncDisplay), screendump, `libvirt-${variant === WORKSPACE ? 'workspace' : 'image'}-qemu-vnc-gvnccapture`, { timeoutMs: 20_000 });
+    expectServing('qemu-vnc');
   });
 
-  it('qemu-rdp serves the guest’s screen: xfreerdp’s picture equals QMP screendump', async () => {
+  step('qemu-rdp serves the guest’s screen: xfreerdp’s picture equals QMP screendump', async () => {
     await guest.check('vdi-pattern 4');
     x ??= await Xvfb.start({ log: clientsLog() });
     const client = XFreeRdp.start(x, { server: `127.0.0.1:${rdpPort}`, username: 'user', password: 'any', args: ['/bpp:32'], log: clientsLog() });
+    const tag = variant === WORKSPACE ? 'workspace' : 'image';
     try {
       const win = await client.waitForWindow();
       expect({ width: win.width, height: win.height }).toEqual({ width: 1024, height: 768 });
-      await expectPictureConverges(() => client.picture(), screendump, 'libvirt-qemu-rdp-xfreerdp', { timeoutMs: 20_000 });
+      await expectPictureConverges(() => client.picture(), screendump, `libvirt-${tag}-qemu-rdp-xfreerdp`, { timeoutMs: 20_000 });
       await guest.check('vdi-text libvirt: the quick brown fox jumps over the lazy dog');
-      await expectPictureConverges(() => client.picture(), screendump, 'libvirt-qemu-rdp-xfreerdp-text', { timeoutMs: 20_000 });
+      await expectPictureConverges(() => client.picture(), screendump, `libvirt-${tag}-qemu-rdp-xfreerdp-text`, { timeoutMs: 20_000 });
       expect(client.proc.exitResult, client.output).toBeUndefined();
     } finally {
       await client.stop();
     }
-    expect(sidecar?.rdp.alive).toBe(true);
+    expectServing('qemu-rdp');
   });
 
-  it('KubeVirt’s own VNC (the <graphics type="vnc"> socket virtctl vnc uses) still serves the same screen', async () => {
+  step('KubeVirt’s own VNC (the <graphics type="vnc"> socket virtctl vnc uses) still serves the same screen', async () => {
     expect(existsSync(join(runDir, 'virt-vnc'))).toBe(true);
     await guest.check('vdi-pattern 5');
-    proxy = await unixSocketProxy(5900 + kubevirtVncDisplay, join(runDir, 'virt-vnc'));
-    await expectPictureConverges(() => gvnccapture('127.0.0.1', kubevirtVncDisplay), screendump, 'libvirt-kubevirt-vnc-gvnccapture', { timeoutMs: 20_000 });
+    // A display free now (other tests on the machine take ports too): the next one if it was taken meanwhile.
+    for (let attempt = 1; !proxy; attempt++) {
+      const display = await freeVncDisplay();
+      try {
+        proxy = await unixSocketProxy(5900 + display, join(runDir, 'virt-vnc'));
+        kubevirtVncDisplay = display;
+      } catch (err) {
+        if (attempt >= 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    await expectPictureConverges(() => gvnccapture('127.0.0.1', kubevirtVncDisplay), screendump, `libvirt-${variant === WORKSPACE ? 'workspace' : 'image'}-kubevirt-vnc-gvnccapture`, { timeoutMs: 20_000 });
+  });
+
+  step('KubeVirt’s Shutdown (the VM is done): the init stops the servers and the bus, exits 0, and leaves nothing', async () => {
+    if (!libvirt || !sidecar || !domain) throw new Error('not set up');
+    // virt-launcher calls Shutdown once the domain is gone.
+    domain.guest.close();
+    await libvirt.removeDomain(domain.name);
+    const before = sidecar.processes();
+    // dbus-session, dbus-daemon, hook-shim, qemu-vnc, qemu-rdp below the init (and the init, and buildah's for the image).
+    expect(descendants(sidecar.init.pid).length).toBeGreaterThanOrEqual(5);
+    const mark = sidecar.init.mark();
+    expect(callHook(hooks.hookSocket, '/kubevirt.hooks.v1alpha3.Callbacks/Shutdown').length).toBe(0);
+    const shutdown = Date.now();
+    const result = await Promise.race([sidecar.init.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000).unref())]);
+    timings.push(`sidecar gone ${((Date.now() - shutdown) / 1000).toFixed(1)} s after Shutdown`);
+    expect(result, `the sidecar still runs 30 s after Shutdown:\n${sidecar.init.output.slice(-3000)}`).toBeDefined();
+    // For the image, `buildah run` passes the init's exit code on.
+    expect(result?.code, sidecar.init.output.slice(-3000)).toBe(0);
+    const stops = sidecar.init.linesSince(mark).filter((l) => l.name === 'vdi-init').map((l) => l.text);
+    expect(stops[0]).toBe('hook-shim exited with code 0 (KubeVirt\'s Shutdown: the VM is done)');
+    expect(stops.at(-1)).toBe('stopped, exit code 0');
+    const removal = Date.now();
+    await sidecar.stop(); // removes the working container
+    timings.push(`sidecar cleaned up (working container removed) in ${((Date.now() - removal) / 1000).toFixed(1)} s`);
+    expect(await sidecar.leftovers()).toEqual([]);
+    expect(before.filter(processAlive)).toEqual([]);
+    expect(existsSync(hooks.hookSocket)).toBe(false);
   });
 });

@@ -39,6 +39,13 @@ export interface SidecarInitOptions {
   pidNamespace?: boolean;
   /** Appends the output here too. */
   log?: string;
+  /**
+   * Runs the init through this command (e.g. `buildah run … CONTAINER --`): the init is then
+   * a descendant of the launcher, found by its command name. Default: none.
+   */
+  launcher?: readonly string[];
+  /** The init's path, as the launcher sees it; default the workspace's {@link VDI_INIT}. */
+  initPath?: string;
 }
 
 /** One process of the init's tree, from /proc. */
@@ -103,7 +110,11 @@ export interface InitLine {
 
 /** A running vdi-init. */
 export class SidecarInit {
-  private constructor(readonly proc: Background, private readonly pidNamespace: boolean) {}
+  private constructor(
+    readonly proc: Background,
+    private readonly pidNamespace: boolean,
+    private readonly launched = false,
+  ) {}
 
   static start(options: SidecarInitOptions): SidecarInit {
     const args = [
@@ -115,18 +126,27 @@ export class SidecarInit {
       ...(options.hookArgs ?? []),
     ];
     // --kill-child: should unshare die, the init goes with it.
-    const command = options.pidNamespace ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', VDI_INIT, ...args] : [VDI_INIT, ...args];
+    const init = options.initPath ?? VDI_INIT;
+    const command = [
+      ...(options.launcher ?? []),
+      ...(options.pidNamespace ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', init, ...args] : [init, ...args]),
+    ];
     // Through sh only to join stderr to stdout (exec: the init keeps sh's pid), so the
     // lines stay in the order the init wrote them.
     const proc = new Background('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], {
       env: { ...process.env, PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}` },
       log: options.log,
     });
-    return new SidecarInit(proc, options.pidNamespace ?? false);
+    return new SidecarInit(proc, options.pidNamespace ?? false, options.launcher !== undefined);
   }
 
   /** The init's pid as the test sees it (under unshare: the init's host pid, unshare's child). */
   get pid(): number {
+    if (this.launched) {
+      const init = descendants(this.proc.pid).find((p) => p.comm === 'vdi-init');
+      if (!init) throw new Error('the launcher has not started the init yet');
+      return init.pid;
+    }
     if (!this.pidNamespace) return this.proc.pid;
     const child = processTable().find((p) => p.ppid === this.proc.pid);
     if (!child) throw new Error('unshare has not started the init yet');
@@ -254,4 +274,40 @@ print(base64.b64encode(call(body, timeout=20)).decode())
   const result = spawnSync(python, ['-c', script], { input, encoding: 'utf8', timeout: 30_000 });
   if (result.status !== 0) throw new Error(`grpcio call ${method} failed: ${result.stderr}`);
   return Buffer.from(result.stdout.trim(), 'base64');
+}
+
+/** Reads the bytes of protobuf field `field` (wire type 2) of a message: e.g. OnDefineDomainResult's domainXML (1). */
+export function protoBytesField(message: Buffer, field: number): Buffer | undefined {
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at >= message.length) throw new Error('truncated protobuf varint');
+      const b = message[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  while (at < message.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const length = varint();
+      if (key >>> 3 === field) return message.subarray(at, at + length);
+      at += length;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+  return undefined;
+}
+
+/** OnDefineDomain (v1alpha3) through {@link callHook}, as virt-launcher calls it; returns the new domain XML. */
+export function hookDefineDomain(socket: string, domainXml: string, vmiJson: string): string {
+  const out = callHook(socket, '/kubevirt.hooks.v1alpha3.Callbacks/OnDefineDomain', [
+    [1, domainXml],
+    [2, vmiJson],
+  ]);
+  return (protoBytesField(out, 1) ?? Buffer.alloc(0)).toString('utf8');
 }
