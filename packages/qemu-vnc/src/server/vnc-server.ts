@@ -5,7 +5,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { AuthRateLimiter, DEFAULT_STALL_TIMEOUT_MS, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type QemuDisplay, type UpgradeRoute } from '@vdi-sidecar/display-core';
-import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { VncSecurity } from './auth.js';
 import { VncSession, type SessionHost, type SharePolicy, type VncSessionOptions, type VncTransport } from './session.js';
 
@@ -30,6 +31,14 @@ export interface VncClientInfo {
   address: string;
   shared: boolean;
   connectedAt: string;
+}
+
+/**
+ * The ws module, loaded when the first WebSocket listener or route is made: a server without
+ * --websocket and --http never needs it (and saves the ~4 MiB resident it costs to load).
+ */
+function loadWs(): typeof import('ws') {
+  return createRequire(import.meta.url)('ws') as typeof import('ws');
 }
 
 /** WebSocket messages up to this size; RFB client messages are small (clipboard ≤ 1 MiB). */
@@ -122,7 +131,8 @@ export class VncServer implements SessionHost {
   }
 
   private webSocketServer(where: { server: HttpServer } | { noServer: true }, options: VncSessionOptions): WebSocketServer {
-    const wss = new WebSocketServer({
+    const { WebSocketServer: Server, createWebSocketStream } = loadWs();
+    const wss = new Server({
       ...where,
       maxPayload: WS_MAX_PAYLOAD,
       handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),

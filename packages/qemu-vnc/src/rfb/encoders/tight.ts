@@ -10,8 +10,7 @@
 // indices on stream 2); many → JPEG when allowed, else the copy filter on stream 0.
 // Rectangles are split to at most 2048 pixels wide (a hard limit of the encoding) and
 // 65,536 pixels, TigerVNC's limit.
-import { bgrxToRgb, convertRect, type PixelFormat } from '@vdi-sidecar/display-core';
-import sharp from 'sharp';
+import { bgrxToRgb, convertRect, loadSharp, type PixelFormat } from '@vdi-sidecar/display-core';
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
@@ -188,6 +187,7 @@ export function fillData(control: number, px: ClientPixels): Buffer {
 export async function jpegData(control: number, fb: FramebufferView, rect: Rect, qualityLevel: number): Promise<Buffer> {
   const level = Math.min(9, Math.max(0, Math.trunc(qualityLevel)));
   const rgb = bgrxToRgb(fb.data, fb.stride, rect.x, rect.y, rect.w, rect.h);
+  const sharp = await loadSharp();
   const jpeg = await sharp(rgb, { raw: { width: rect.w, height: rect.h, channels: 3 } })
     .jpeg({ quality: JPEG_QUALITY[level], chromaSubsampling: jpegChromaSubsampling(level) })
     .toBuffer();

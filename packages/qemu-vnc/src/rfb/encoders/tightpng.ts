@@ -2,8 +2,7 @@
 // rectangle is FillCompression (0x80) or JpegCompression (0x90) exactly as in Tight, or
 // PngCompression (0xA0): compact length + a PNG image. noVNC asks for it because browsers
 // decode PNG natively. There are no zlib streams here, so no stream resets either.
-import { bgrxToRgb } from '@vdi-sidecar/display-core';
-import sharp from 'sharp';
+import { bgrxToRgb, loadSharp } from '@vdi-sidecar/display-core';
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
@@ -29,6 +28,7 @@ export const PNG_MIN_ZLIB_LEVEL = 6;
 /** PngCompression: control byte, compact length, a lossless RGB PNG made by sharp. */
 async function pngData(fb: FramebufferView, rect: Rect, compressLevel: number | undefined): Promise<Buffer> {
   const rgb = bgrxToRgb(fb.data, fb.stride, rect.x, rect.y, rect.w, rect.h);
+  const sharp = await loadSharp();
   // No palette option: sharp quantises palette PNGs, which changes colours even for two.
   const png = await sharp(rgb, { raw: { width: rect.w, height: rect.h, channels: 3 } })
     .png({ compressionLevel: Math.max(PNG_MIN_ZLIB_LEVEL, zlibLevelFor(compressLevel)), adaptiveFiltering: false })

@@ -48,6 +48,12 @@ function packedBits(n: number): number {
 export class ZrleEncoder implements RectEncoder {
   readonly encoding = Encoding.ZRLE;
   private readonly stream = new ZlibStream();
+  /**
+   * The tiles of one rectangle before compression, reused from one rectangle to the next
+   * (encode runs one at a time per client): a fresh megabyte per rectangle was an mmap,
+   * page faults and a munmap each time.
+   */
+  private readonly writer = new ByteWriter(64 * 1024);
 
   async encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
     checkRect(fb, rect);
@@ -55,7 +61,8 @@ export class ZrleEncoder implements RectEncoder {
     if (w === 0 || h === 0) return 0;
     const pf = opts.pixelFormat;
     const cpixel = cpixelSize(pf);
-    const writer = new ByteWriter(Math.min(w * h * cpixel + 64, 1 << 20));
+    const writer = this.writer;
+    writer.clear();
     for (let ty = 0; ty < h; ty += TILE) {
       const th = Math.min(TILE, h - ty);
       for (let tx = 0; tx < w; tx += TILE) {
