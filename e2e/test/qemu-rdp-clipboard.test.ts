@@ -2,11 +2,27 @@
 // "cliprdr" channel (MS-RDPECLIP): the guest's clipboard agent (vdi-vdagent on QEMU's
 // qemu-vdagent chardev) on one side, FreeRDP's xfreerdp +clipboard under Xvfb on the other,
 // which keeps the X CLIPBOARD selection in step with the server (CF_UNICODETEXT ⇄ UTF8_STRING).
-// xclip sets and reads the X selection there.
+// xclip sets and reads the X selection there. qemu-vnc runs beside qemu-rdp on the same VM,
+// as in the sidecar, started first: QEMU serves one clipboard peer per VM, so each server
+// registers only while it has a client sharing the clipboard, and they take turns.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Background, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, run, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import {
+  Background,
+  XFreeRdp,
+  Xvfb,
+  ensureQemuRdpBuilt,
+  ensureQemuVncBuilt,
+  freeVncDisplay,
+  plainPasswordFile,
+  run,
+  startQemuRdp,
+  startQemuVnc,
+  type QemuRdp,
+  type QemuVnc,
+} from '../src/clients/index.js';
+import { RawRfbClient } from '../src/clients/raw-rfb.js';
 import { QEMU_VERSIONS, startRig, waitFor, type Rig } from '../src/index.js';
 
 const USER = 'alice';
@@ -20,6 +36,7 @@ function shellQuote(text: string): string {
 describe.each(QEMU_VERSIONS)('clipboard between the guest and xfreerdp through qemu-rdp on QEMU %s', (qemu) => {
   let rig: Rig;
   let rdp: QemuRdp;
+  let vnc: QemuVnc;
   let x: Xvfb;
   let client: XFreeRdp;
   /** xclip processes that own (owned) the X clipboard; each exits once it loses it. */
@@ -28,8 +45,17 @@ describe.each(QEMU_VERSIONS)('clipboard between the guest and xfreerdp through q
 
   beforeAll(async () => {
     ensureQemuRdpBuilt();
+    ensureQemuVncBuilt();
     rig = await startRig({ qemu, clipboard: true, name: `qemu-rdp-clipboard-${qemu}` });
-    for (const file of ['qemu-rdp.log', 'clients.log']) writeFileSync(join(rig.artifactsDir, file), '');
+    for (const file of ['qemu-rdp.log', 'qemu-vnc.log', 'clients.log']) writeFileSync(join(rig.artifactsDir, file), '');
+    // First on the VM, without a client: it must leave the clipboard to qemu-rdp's client.
+    vnc = await startQemuVnc({
+      busAddress: rig.busAddress,
+      listen: `127.0.0.1:${5900 + (await freeVncDisplay())}`,
+      env: { QEMU_VNC_VERBOSE: '1' },
+      log: join(rig.artifactsDir, 'qemu-vnc.log'),
+    });
+    await vnc.waitForLog(/attached to VM/, 0, 30_000);
     const passwordFile = await plainPasswordFile(rig.artifactsDir, 'rdp-password', PASSWORD);
     rdp = await startQemuRdp({
       busAddress: rig.busAddress,
@@ -55,8 +81,10 @@ describe.each(QEMU_VERSIONS)('clipboard between the guest and xfreerdp through q
     await client?.stop();
     await x?.stop();
     const result = await rdp?.stop();
+    const vncResult = await vnc?.stop();
     await rig?.stop();
     expect(result?.code).toBe(0);
+    expect(vncResult?.code).toBe(0);
   });
 
   /** What the agent, the client and qemu-rdp logged, for failure messages. */
@@ -139,5 +167,25 @@ describe.each(QEMU_VERSIONS)('clipboard between the guest and xfreerdp through q
     expect(await clientCopies(text)).toBe(text);
     expect(rdp.alive).toBe(true);
     expect(client.proc.exitResult, client.output).toBeUndefined();
+  });
+
+  it('once the RDP client has left, a VNC client of qemu-vnc beside it gets the guest\'s copies', async () => {
+    const viewer = await RawRfbClient.connect(vnc.port, vnc.host);
+    try {
+      await viewer.handshakeNone();
+      const mark = vnc.mark();
+      await client.stop();
+      // qemu-vnc asks again every 2 s while qemu-rdp holds the VM's clipboard.
+      await vnc.waitForLog(/clipboard: shared with this server's clients now/, mark, 15_000);
+      const text = 'for the VNC client, after the RDP one left';
+      const grab = await rig.guest.check(`vdi-clipboard-set ${shellQuote(text)}`);
+      expect(grab.trim()).toMatch(/^CLIPBOARD-GRAB \d+$/);
+      // Nothing but ServerCutText (RFC 6143 §7.6.4) comes unasked: no update was requested.
+      const header = await viewer.read(8, 20_000);
+      expect(header[0], 'message type: ServerCutText').toBe(3);
+      expect((await viewer.read(header.readUInt32BE(4))).toString('latin1')).toBe(text);
+    } finally {
+      viewer.destroy();
+    }
   });
 });

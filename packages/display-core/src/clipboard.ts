@@ -3,6 +3,11 @@
 // and call Register on QEMU's object; from then on QEMU tells us when the guest (or
 // another peer such as a qemu-vdagent) grabs the clipboard, and asks us for our text.
 // Only text/plain;charset=utf-8 exists on this interface.
+//
+// QEMU serves one clipboard peer per VM (a second Register fails with "Clipboard peer
+// already registered!"). The sidecar runs two servers beside one VM, so they register on
+// demand: while a client that shares the clipboard is connected (hold()), retrying while the
+// other server holds it, and unregistering when their last such client leaves.
 import { EventEmitter } from 'node:events';
 import type { MessageBus } from 'dbus-next';
 import { callMethod } from './dbus/calls.js';
@@ -27,6 +32,8 @@ export interface ClipboardEvents {
   text: [text: string, selection: ClipboardSelection];
   /** The guest side emptied a selection. */
   release: [selection: ClipboardSelection];
+  /** QEMU took us as the VM's clipboard peer (with `onDemand`, after waiting for another to leave). */
+  registered: [];
   error: [message: string];
 }
 
@@ -38,22 +45,66 @@ const introspection = `<node><interface name="${IFACE.clipboard}">
   <property name="Interfaces" type="as" access="read"/>
 </interface></node>`;
 
+export interface ClipboardPeerOptions {
+  /**
+   * Register with QEMU only while something holds the peer ({@link ClipboardPeer.hold}),
+   * instead of as soon as the VM is there.
+   */
+  onDemand?: boolean;
+}
+
+/** How often a held peer asks again while another peer has QEMU's clipboard. */
+const REGISTER_RETRY_MS = 2000;
+
 export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   /** Grab serial (QEMU accepts a client's grab when its serial ≥ the current one). */
   private serial = 0;
   private readonly ours = new Map<ClipboardSelection, Buffer>();
   private exportedOn: MessageBus | undefined;
   private unexport: (() => void) | undefined;
+  private readonly onDemand: boolean;
+  private holders = 0;
+  private registered = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Set once a failed registration was reported, so retries do not repeat it. */
+  private reportedFailure = false;
 
-  constructor(private readonly display: QemuDisplay) {
+  constructor(
+    private readonly display: QemuDisplay,
+    options: ClipboardPeerOptions = {},
+  ) {
     super();
-    display.on('attached', () => void this.register());
-    if (display.vm) void this.register();
+    this.onDemand = options.onDemand ?? false;
+    display.on('attached', () => {
+      if (this.wanted()) void this.register();
+    });
+    display.on('detached', () => {
+      this.registered = false;
+    });
+    if (display.vm && this.wanted()) void this.register();
+  }
+
+  /**
+   * Marks the clipboard as in use (by a client that shares it) until the returned function
+   * is called. With `onDemand`, the first holder registers with QEMU and the last one's
+   * release unregisters, letting another peer have the VM's clipboard.
+   */
+  hold(): () => void {
+    this.holders++;
+    if (this.onDemand && this.holders === 1 && this.display.vm) void this.register();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holders--;
+      if (this.onDemand && this.holders === 0) void this.unregister();
+    };
   }
 
   /** Offers `text` to the guest as the content of `selection`. */
   async setText(text: string, selection = ClipboardSelection.Clipboard): Promise<void> {
     this.ours.set(selection, Buffer.from(text, 'utf8'));
+    if (!this.registered) await this.register();
     const { bus, owner } = this.target();
     this.serial++;
     await callMethod(bus, {
@@ -67,6 +118,8 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   }
 
   close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.unexport?.();
     this.unexport = undefined;
     this.exportedOn = undefined;
@@ -79,7 +132,14 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
     return { bus, owner };
   }
 
+  private wanted(): boolean {
+    return !this.onDemand || this.holders > 0;
+  }
+
   private async register(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.registered = false;
     try {
       const { bus, owner } = this.target();
       if (this.exportedOn !== bus) {
@@ -111,8 +171,39 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
       }
       this.serial = 0;
       await callMethod(bus, { destination: owner, path: CLIPBOARD_PATH, interface: IFACE.clipboard, member: 'Register' });
+      if (!this.wanted()) {
+        // Released while the call was on its way.
+        await this.unregister();
+        return;
+      }
+      this.registered = true;
+      this.reportedFailure = false;
+      this.emit('registered');
+      // What the guest copied before we registered: QEMU keeps it, but tells only the peer
+      // that was registered then.
+      if (this.onDemand) setImmediate(() => void this.fetch(ClipboardSelection.Clipboard, true));
     } catch (err) {
-      this.emit('error', `clipboard registration failed: ${(err as Error).message}`);
+      const retry = this.onDemand && this.wanted() && this.display.vm !== undefined;
+      if (!this.reportedFailure) {
+        this.emit('error', `clipboard registration failed: ${(err as Error).message}${retry ? ` (asking again every ${REGISTER_RETRY_MS / 1000} s while a client shares the clipboard)` : ''}`);
+      }
+      if (retry) {
+        this.reportedFailure = true;
+        this.retryTimer = setTimeout(() => void this.register(), REGISTER_RETRY_MS).unref();
+      }
+    }
+  }
+
+  private async unregister(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (!this.registered) return;
+    this.registered = false;
+    try {
+      const { bus, owner } = this.target();
+      await callMethod(bus, { destination: owner, path: CLIPBOARD_PATH, interface: IFACE.clipboard, member: 'Unregister' });
+    } catch {
+      // The VM or the bus went away: nothing is registered any more.
     }
   }
 
@@ -124,7 +215,8 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
     setImmediate(() => void this.fetch(selection));
   }
 
-  private async fetch(selection: number): Promise<void> {
+  /** Reads the guest's text of `selection`; `quiet`: an empty clipboard is no error. */
+  private async fetch(selection: number, quiet = false): Promise<void> {
     try {
       const { bus, owner } = this.target();
       const [mime, data] = (await callMethod(bus, {
@@ -138,7 +230,7 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
       if (mime !== MIME_TEXT_UTF8 || !Buffer.isBuffer(data) || data.length > MAX_CLIPBOARD_BYTES) return;
       this.emit('text', data.toString('utf8').replace(/\0+$/, ''), selection);
     } catch (err) {
-      this.emit('error', `reading the guest clipboard failed: ${(err as Error).message}`);
+      if (!quiet) this.emit('error', `reading the guest clipboard failed: ${(err as Error).message}`);
     }
   }
 }

@@ -153,8 +153,10 @@ function main(argv: string[]): Promise<number> | number {
   const metrics = new ServerMetrics({ display });
   let clipboard: ClipboardPeer | undefined;
   if (clipboardSharing) {
-    clipboard = new ClipboardPeer(display);
+    // On demand: qemu-vnc beside it may want the VM's clipboard (QEMU serves one peer).
+    clipboard = new ClipboardPeer(display, { onDemand: true });
     clipboard.on('error', (message) => log('warn', message));
+    clipboard.on('registered', () => log('debug', 'clipboard: shared with this server\'s clients now'));
   }
   const server = new RdpServer({
     display,

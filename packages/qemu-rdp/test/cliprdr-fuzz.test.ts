@@ -93,7 +93,7 @@ describe('cliprdr fuzz', () => {
   it('feeds a channel mutated messages: it throws only RdpProtocolError and keeps answering', () => {
     vi.useFakeTimers();
     const rand = seededRandom(7);
-    const clipboard = Object.assign(new EventEmitter(), { setText: () => Promise.resolve() });
+    const clipboard = Object.assign(new EventEmitter(), { setText: () => Promise.resolve(), hold: () => () => undefined });
     const sent: Buffer[] = [];
     const channel = createCliprdrChannel({
       display: {} as QemuDisplay,

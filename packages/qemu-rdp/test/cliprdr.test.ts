@@ -152,6 +152,12 @@ describe('cliprdr PDUs', () => {
 
 class FakeClipboard extends EventEmitter<ClipboardEvents> {
   readonly given: string[] = [];
+  /** Clients holding the clipboard now (the channel holds it while it shares the clipboard). */
+  holders = 0;
+  hold(): () => void {
+    this.holders++;
+    return () => void this.holders--;
+  }
   async setText(text: string, selection = ClipboardSelection.Clipboard): Promise<void> {
     if (selection === ClipboardSelection.Clipboard) this.given.push(text);
     return Promise.resolve();
@@ -194,6 +200,17 @@ describe('cliprdr channel', () => {
 
   it('is registered as the "cliprdr" static channel', () => {
     expect(STATIC_CHANNELS.cliprdr).toBe(createCliprdrChannel);
+  });
+
+  it('holds the VM clipboard from activation until closed, once (qemu-vnc beside it may want it after)', () => {
+    const { channel, clipboard } = harness();
+    expect(clipboard.holders).toBe(0);
+    channel.onActive?.();
+    channel.onActive?.(); // reactivation
+    expect(clipboard.holders).toBe(1);
+    channel.close?.();
+    channel.close?.();
+    expect(clipboard.holders).toBe(0);
   });
 
   it('starts with capabilities and Monitor Ready, once, and stays mute without a VM clipboard', () => {

@@ -136,8 +136,10 @@ function main(argv: string[]): Promise<number> | number {
   startMemoryLog(log);
   const vm = values.vm ?? env.QEMU_VNC_VM;
   const display = new QemuDisplay({ address, console: consoleId, vm, placeholder: true, log }).start();
-  const clipboard = new ClipboardPeer(display);
+  // On demand: qemu-rdp beside it may want the VM's clipboard (QEMU serves one peer).
+  const clipboard = new ClipboardPeer(display, { onDemand: true });
   clipboard.on('error', (message) => log('warn', message));
+  clipboard.on('registered', () => log('debug', 'clipboard: shared with this server\'s clients now'));
   const metrics = new ServerMetrics({ display });
   const vnc = metrics.for('vnc');
   const stallText = values['stall-timeout'] ?? env.QEMU_VNC_STALL_TIMEOUT;

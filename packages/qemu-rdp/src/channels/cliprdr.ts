@@ -49,6 +49,8 @@ export function createCliprdrChannel(context: ChannelContext): StaticChannel {
 
 export class CliprdrChannel implements StaticChannel {
   private started = false;
+  /** Ends this client's hold on the VM's clipboard (see ClipboardPeer.hold). */
+  private releaseClipboard: (() => void) | undefined;
   /** The client's capabilities arrived or its first Format List did: the exchange may begin. */
   private ready = false;
   private longFormatNames = false;
@@ -79,6 +81,7 @@ export class CliprdrChannel implements StaticChannel {
     this.started = true;
     this.context.clipboard.on('text', this.onGuestText);
     this.context.clipboard.on('release', this.onGuestRelease);
+    this.releaseClipboard = this.context.clipboard.hold();
     this.context.send(encodeClipCapabilities(SERVER_GENERAL_FLAGS));
     this.context.send(encodeMonitorReady());
   }
@@ -120,6 +123,8 @@ export class CliprdrChannel implements StaticChannel {
     this.requestTimer = undefined;
     this.context.clipboard?.off('text', this.onGuestText);
     this.context.clipboard?.off('release', this.onGuestRelease);
+    this.releaseClipboard?.();
+    this.releaseClipboard = undefined;
     this.requested.length = 0;
   }
 

@@ -484,10 +484,12 @@ export class VncSession {
     fb.on('cursor', onCursor);
     this.host.display.on('modifiers', onLeds);
     this.host.clipboard?.on('text', onGuestText);
+    const releaseClipboard = this.host.clipboard?.hold();
     this.unsubscribe.push(
       () => fb.off('cursor', onCursor),
       () => this.host.display.off('modifiers', onLeds),
       () => this.host.clipboard?.off('text', onGuestText),
+      () => releaseClipboard?.(),
     );
     this.host.log('info', `client ${this.id} (${this.remoteAddress}) connected, RFB ${this.version}${shared ? '' : ', exclusive'}`);
   }
