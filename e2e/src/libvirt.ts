@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from './clients/process.js';
+import { processAlive } from './clients/sidecar-init.js';
 import { Guest } from './guest.js';
 import { decodeImage, type Image } from './images.js';
 import { CACHE_DIR } from './paths.js';
@@ -69,18 +70,9 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }
@@ -197,7 +189,7 @@ export class Libvirt {
   qemuPid(name: string): number | undefined {
     try {
       const pid = Number(readFileSync(join(this.stateDir, 'run', 'qemu', `${name}.pid`), 'utf8').trim());
-      return pid > 0 && alive(pid) ? pid : undefined;
+      return pid > 0 && processAlive(pid) ? pid : undefined;
     } catch {
       return undefined;
     }
@@ -264,13 +256,13 @@ export class Libvirt {
         await this.exited;
       }
     }
-    if (virtlogd !== undefined && alive(virtlogd)) {
+    if (virtlogd !== undefined && processAlive(virtlogd)) {
       process.kill(virtlogd, 'SIGTERM');
       if (!(await waitGone(virtlogd, 5_000))) process.kill(virtlogd, 'SIGKILL');
     }
     if (virtlogd !== undefined) livePids.delete(virtlogd);
     for (const pid of this.qemuPids) {
-      if (alive(pid)) {
+      if (processAlive(pid)) {
         errors.push(`QEMU ${pid} was still running`);
         process.kill(pid, 'SIGKILL');
         await waitGone(pid, 5_000);

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run } from './clients/process.js';
-import { SidecarInit } from './clients/sidecar-init.js';
+import { SidecarInit, processAlive } from './clients/sidecar-init.js';
 import { REPO_DIR } from './paths.js';
 import { livePids } from './survivors.js';
 
@@ -201,7 +201,7 @@ export class ImageSidecar {
         result = await this.init.exited;
       }
     }
-    if (this.tracked !== undefined && !alive(this.tracked)) livePids.delete(this.tracked);
+    if (this.tracked !== undefined && !processAlive(this.tracked)) livePids.delete(this.tracked);
     await this.remove();
     return { code: result.code, signal: result.signal };
   }
@@ -221,11 +221,3 @@ export class ImageSidecar {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
