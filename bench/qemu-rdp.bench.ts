@@ -7,13 +7,18 @@
 //
 // Env: BENCH_SECONDS (per workload, default 10), BENCH_SIZES (default 1024x768,1920x1080),
 // BENCH_CODECS (planar32, planar32-mppc, planar32-xcrush, interleaved24, interleaved16,
-// uncompressed32, gfx-planar32; default all). gfx-planar32:
+// uncompressed32, gfx-planar32, rfx; default all). gfx-planar32:
 // the graphics pipeline (MS-RDPEGFX: planar and solid fills in GFX frames on the dynamic
 // channel, each frame acknowledged by the client, e2e/src/clients/raw-rdp-gfx.ts); an "update"
 // is then one GFX frame. planar32-mppc / planar32-xcrush: planar at 32 bpp with bulk
 // compression — the client announces MPPC 64K (PACKET_COMPR_TYPE_64K) or RDP 6.1
 // (PACKET_COMPR_TYPE_RDP61, which qemu-rdp answers with XCRUSH) in its Client Info and
-// decompresses every fast-path update; bytes are counted on the wire (compressed).
+// decompresses every fast-path update; bytes are counted on the wire (compressed). rfx:
+// RemoteFX (MS-RDPRFX) in surface commands — the client's Confirm Active offers the RemoteFX
+// codec (Bitmap Codecs) with Surface Commands (stream surface bits, frame markers), so qemu-rdp
+// sends TS_SURFCMD_STREAM_SURF_BITS in fast-path SURFCMDS updates instead of bitmap updates; an
+// "update" is then one surface frame (frame marker BEGIN … END), bytes counted on the wire.
+// RemoteFX is lossy: its bytes are not comparable with ZRLE's (lossless) at equal quality.
 //
 // An RDP "update" is one fast-path Bitmap Update (the server sends each damage it takes as
 // one update, tiles packed up to the client's reassembly size); a VNC update is one
@@ -33,9 +38,9 @@ import { BenchRfbClient, ENCODING_ZRLE, nowUs } from './rfb-client.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
-const CODEC_NAMES = (process.env.BENCH_CODECS ?? 'planar32,planar32-mppc,planar32-xcrush,interleaved24,interleaved16,uncompressed32,gfx-planar32').split(',').map((s) => s.trim());
+const CODEC_NAMES = (process.env.BENCH_CODECS ?? 'planar32,planar32-mppc,planar32-xcrush,interleaved24,interleaved16,uncompressed32,gfx-planar32,rfx').split(',').map((s) => s.trim());
 
-const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boolean; bulk?: number; gfx?: boolean }> = {
+const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boolean; bulk?: number; gfx?: boolean; remoteFx?: boolean }> = {
   planar32: { label: 'planar, 32 bpp', bpp: 32, compressed: true },
   'planar32-mppc': { label: 'planar, 32 bpp, MPPC 64K', bpp: 32, compressed: true, bulk: PACKET_COMPR_TYPE_64K },
   'planar32-xcrush': { label: 'planar, 32 bpp, XCRUSH', bpp: 32, compressed: true, bulk: PACKET_COMPR_TYPE_RDP61 },
@@ -43,6 +48,8 @@ const CODECS: Record<string, { label: string; bpp: 16 | 24 | 32; compressed: boo
   interleaved16: { label: 'interleaved RLE, 16 bpp', bpp: 16, compressed: true },
   uncompressed32: { label: 'uncompressed, 32 bpp', bpp: 32, compressed: false },
   'gfx-planar32': { label: 'GFX planar, 32 bpp', bpp: 32, compressed: true, gfx: true },
+  // Lossy: bytes are not comparable with (lossless) ZRLE at equal quality.
+  rfx: { label: 'RemoteFX (lossy), 32 bpp', bpp: 32, compressed: true, remoteFx: true },
 };
 
 interface Figures {
@@ -62,11 +69,11 @@ interface Figures {
 }
 
 /** An activated raw RDP client once the server's desktop has the guest's size (it may lag a mode switch). */
-async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: number, compression?: number, gfx = false): Promise<RawRdpClient> {
+async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: number, compression?: number, gfx = false, remoteFx = false): Promise<RawRdpClient> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const c = await RawRdpClient.connect(server.port, server.host);
-    await c.activate({ bpp, compression, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
+    await c.activate({ bpp, compression, remoteFx, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
     if (c.desktop.width === w && c.desktop.height === h) return c;
     c.destroy();
     if (Date.now() > deadline) throw new Error(`qemu-rdp: desktop is ${c.desktop.width}x${c.desktop.height}, not ${w}x${h}`);
@@ -108,7 +115,7 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
       const server = codec.compressed ? rdp : rdpUncompressed;
       for (const [workload, wl] of Object.entries(WORKLOADS)) {
         // Fresh connections per pass: each starts with its full update, then goes quiet.
-        const ours = await rdpAtSize(server, codec.bpp, w, h, codec.bulk, codec.gfx);
+        const ours = await rdpAtSize(server, codec.bpp, w, h, codec.bulk, codec.gfx, codec.remoteFx);
         const zrle = await vncAtSize(vnc, w, h);
         try {
           const gfx = codec.gfx ? new RawGfxReceiver(ours) : undefined;
@@ -121,6 +128,7 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
           const n0 = [rdpUpdates.length, zrle.updates.length];
           const cpu0 = [cpuSeconds(server.pid), cpuSeconds(vnc.pid)];
           const bulk0 = { ...ours.bulk };
+          const surface0 = { ...ours.surface };
           const startUs = nowUs();
           await rig.guest.check(wl.start);
           await sleep(RUN_SECONDS * 1000);
@@ -136,6 +144,9 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
           const traces = traceTimes(rig, logOffset, startUs, endUs);
           if (codec.bulk !== undefined && ours.bulk.packets === bulk0.packets) throw new Error(`${codec.label}: no bulk-compressed update during ${workload}`);
           if (gfx && (gfx.confirmedVersion === undefined || gfx.records.length === n0[0])) throw new Error(`${codec.label}: no GFX frame during ${workload}`);
+          if (codec.remoteFx && ours.surface.commands === surface0.commands) {
+            throw new Error(`${codec.label}: no surface command during ${workload} (qemu-rdp sent ${ours.bitmapPixels > 0 ? 'bitmap updates' : 'nothing'}; is RemoteFX turned off?)`);
+          }
           const a = serverFigures(rdpUpdates.slice(n0[0]).filter(within), traces, cpu[0], seconds, 0);
           const b = serverFigures(zrle.updates.slice(n0[1]).filter(within), traces, cpu[1], seconds, 0);
           const f: Figures = {

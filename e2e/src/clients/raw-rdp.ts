@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Wall clock in µs (the clock of QEMU's `-msg timestamp=on`). */
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
-/** One complete bitmap update as a benchmark sees it. */
+/** One complete bitmap update (or surface commands frame) as a benchmark sees it. */
 export interface UpdateRecord {
   /** When its last fast-path frame arrived (µs, wall clock). */
   us: number;
@@ -80,6 +80,30 @@ export const PduType2 = { CONTROL: 20, SYNCHRONIZE: 31, FONTLIST: 39, FONTMAP: 4
 export const SERVER_CHANNEL_ID = 0x03ea;
 /** TS_PROTOCOL_VERSION in the high bits of pduType. */
 const TS_PROTOCOL_VERSION = 0x10;
+
+/** Fast-path updateCode values counted here [2.2.9.1.2.1]: bitmap, surface commands. */
+export const FASTPATH_UPDATETYPE_BITMAP = 0x1;
+export const FASTPATH_UPDATETYPE_SURFCMDS = 0x4;
+/** Surface command cmdType values [2.2.9.1.2.1.10.1]. */
+export const CMDTYPE_SET_SURFACE_BITS = 0x0001;
+export const CMDTYPE_FRAME_MARKER = 0x0004;
+export const CMDTYPE_STREAM_SURFACE_BITS = 0x0006;
+/** TS_FRAME_MARKER frameAction [2.2.9.2.3]. */
+export const SURFACECMD_FRAMEACTION_BEGIN = 0x0000;
+export const SURFACECMD_FRAMEACTION_END = 0x0001;
+/** Surface Commands capability cmdFlags [2.2.7.2.9]. */
+export const SURFCMDS_SET_SURFACE_BITS = 0x02;
+export const SURFCMDS_FRAME_MARKER = 0x10;
+export const SURFCMDS_STREAM_SURFACE_BITS = 0x40;
+/**
+ * CODEC_GUID_REMOTEFX {76772F12-BD72-4463-AFB3-B73C9C6F7886} [MS-RDPRFX 2.2.1] as a GUID is
+ * sent: Data1 (32 bits), Data2, Data3 (16 bits) little-endian, then Data4's 8 bytes as written.
+ */
+export const CODEC_GUID_REMOTEFX = Buffer.from([0x12, 0x2f, 0x77, 0x76, 0x72, 0xbd, 0x63, 0x44, 0xaf, 0xb3, 0xb7, 0x3c, 0x9c, 0x6f, 0x78, 0x86]);
+/** The codecID this client gives RemoteFX in its Bitmap Codecs set (any non-zero byte; FreeRDP's 3). */
+export const REMOTEFX_CODEC_ID = 3;
+/** TS_RFX_REGION's blockType [MS-RDPRFX 2.2.2.3.3]. */
+const WBT_REGION = 0xccc6;
 
 // ---- Small byte builders -------------------------------------------------------------------------
 
@@ -368,10 +392,79 @@ function capabilitySet(type: number, data: Buffer): Buffer {
 }
 
 /**
- * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
- * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer).
+ * TS_RFX_CLNT_CAPS_CONTAINER [MS-RDPRFX 2.2.1.1], the codecProperties of RemoteFX in a client's
+ * Bitmap Codecs set, laid out as FreeRDP sends it: one TS_RFX_CAPS holding one TS_RFX_CAPSET
+ * with two TS_RFX_ICAPs (RLGR1 and RLGR3), 64×64 tiles, ICT colour conversion, DWT 5/3.
  */
-export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number }): Buffer {
+function remoteFxClientCapsContainer(): Buffer {
+  const icap = (entropyBits: number): Buffer =>
+    cat(
+      u16le(0x0100), // version: CLW_VERSION_1_0
+      u16le(0x0040), // tileSize: CT_TILE_64x64
+      u8(0), // flags: no CODEC_MODE (video mode)
+      u8(0x01), // colConvBits: CLW_COL_CONV_ICT
+      u8(0x01), // transformBits: CLW_XFORM_DWT_53_A
+      u8(entropyBits), // entropyBits
+    );
+  const icaps = [icap(0x01) /* CLW_ENTROPY_RLGR1 */, icap(0x04) /* CLW_ENTROPY_RLGR3 */];
+  const capset = cat(
+    u16le(0xcbc1), // blockType: CBY_CAPSET
+    u32le(13 + 8 * icaps.length), // blockLen
+    u8(0x01), // codecId: MUST be 1
+    u16le(0xcfc0), // capsetType: CLY_CAPSET
+    u16le(icaps.length), // numIcaps
+    u16le(8), // icapLen
+    ...icaps,
+  );
+  const caps = cat(
+    u16le(0xcbc0), // blockType: CBY_CAPS
+    u32le(8), // blockLen
+    u16le(1), // numCapsets
+    capset,
+  );
+  return cat(
+    u32le(12 + caps.length), // length: the whole container
+    u32le(0x01), // captureFlags: CARDP_CAPS_CAPTURE_NON_CAC
+    u32le(caps.length), // capsLength
+    caps,
+  );
+}
+
+/**
+ * The capability sets that make a server send RemoteFX: Surface Commands [2.2.7.2.9] (Set and
+ * Stream Surface Bits, frame markers) and Bitmap Codecs [2.2.7.2.10] offering RemoteFX
+ * [MS-RDPRFX 2.2.1] as REMOTEFX_CODEC_ID. (No Frame Acknowledge set: this client never
+ * acknowledges frames, so the server must not wait for it to.)
+ */
+function remoteFxCapabilitySets(): Buffer[] {
+  const properties = remoteFxClientCapsContainer();
+  return [
+    capabilitySet(
+      0x1c, // CAPSETTYPE_SURFACE_COMMANDS
+      cat(
+        u32le(SURFCMDS_SET_SURFACE_BITS | SURFCMDS_FRAME_MARKER | SURFCMDS_STREAM_SURFACE_BITS), // cmdFlags
+        u32le(0), // reserved
+      ),
+    ),
+    capabilitySet(
+      0x1d, // CAPSETTYPE_BITMAP_CODECS
+      cat(
+        u8(1), // bitmapCodecCount
+        CODEC_GUID_REMOTEFX, // codecGUID
+        u8(REMOTEFX_CODEC_ID), // codecID
+        u16le(properties.length), // codecPropertiesLength
+        properties, // codecProperties
+      ),
+    ),
+  ];
+}
+
+/**
+ * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
+ * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer);
+ * with `remoteFx`, also Surface Commands and Bitmap Codecs offering RemoteFX.
+ */
+export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number; remoteFx?: boolean }): Buffer {
   const sets = [
     capabilitySet(
       0x01, // CAPSTYPE_GENERAL
@@ -420,6 +513,7 @@ export function confirmActivePdu(o: { shareId: number; userId: number; width: nu
       ),
     ),
     capabilitySet(0x1a /* CAPSETTYPE_MULTIFRAGMENTUPDATE */, u32le(0x800000) /* maxRequestSize: 8 MiB */),
+    ...(o.remoteFx ? remoteFxCapabilitySets() : []),
   ];
   const source = Buffer.from('MSTSC\0', 'latin1');
   const combined = cat(u16le(sets.length) /* numberCapabilities */, u16le(0) /* pad2Octets */, ...sets);
@@ -481,6 +575,29 @@ function bitmapUpdatePixels(data: Buffer): number {
   return pixels;
 }
 
+/**
+ * Rectangles and pixels of the TS_RFX_REGION [MS-RDPRFX 2.2.2.3.3] in RemoteFX bitmapData, or
+ * undefined if there is none (header messages only). The stream is a sequence of blocks, each
+ * blockType (16 bits) and blockLen (32 bits, the whole block); TS_RFX_REGION: that header,
+ * codecId, channelId, regionFlags, numRects (16 bits), then per rectangle x, y, width, height.
+ */
+function remoteFxRegion(bitmapData: Buffer): { rects: number; pixels: number } | undefined {
+  let pos = 0;
+  while (pos + 6 <= bitmapData.length) {
+    const blockType = bitmapData.readUInt16LE(pos);
+    const blockLen = bitmapData.readUInt32LE(pos + 2);
+    if (blockLen < 6 || pos + blockLen > bitmapData.length) throw new Error(`RemoteFX block 0x${blockType.toString(16)} with blockLen ${blockLen}`);
+    if (blockType === WBT_REGION) {
+      const rects = bitmapData.readUInt16LE(pos + 9);
+      let pixels = 0;
+      for (let i = 0, r = pos + 11; i < rects; i++, r += 8) pixels += bitmapData.readUInt16LE(r + 4) * bitmapData.readUInt16LE(r + 6);
+      return { rects, pixels };
+    }
+    pos += blockLen;
+  }
+  return undefined;
+}
+
 /** Share data PDU type of a share PDU from the server (pduType2), or undefined if not a Data PDU. */
 function sharePduType2(pdu: Buffer): number | undefined {
   return (pdu.readUInt16LE(2) & 0xf) === PDUTYPE_DATAPDU ? pdu[14] : undefined;
@@ -506,6 +623,14 @@ export class RawRdpClient {
   private mppc: BulkReceiver | undefined;
   /** Fast-path updates (fragments) that came bulk-compressed, and their bytes before and after. */
   bulk = { packets: 0, compressedBytes: 0, decompressedBytes: 0 };
+  /**
+   * Surface commands received (activate with `remoteFx`): fast-path surface commands updates,
+   * surface bits commands in them and their bitmapData bytes, frames (END markers), and the
+   * pixels of the frames recorded (RemoteFX regions).
+   */
+  surface = { updates: 0, commands: 0, bytes: 0, frames: 0, pixels: 0 };
+  /** The surface frame being received (between BEGIN and END markers, or within one update). */
+  private surfaceFrame: { open: boolean; rects: number; pixels: number; rfxRegion: boolean; bits: number } | undefined;
   /** Learned during the connection sequence. */
   userId = 0;
   shareId = 0;
@@ -600,7 +725,8 @@ export class RawRdpClient {
    * Accounts for a fast-path output PDU [2.2.9.1.2]: fpOutputHeader (action 0; no checksum or
    * encryption under TLS), length (1 or 2 bytes), then updates, each updateHeader (updateCode
    * in bits 0–3, fragmentation in 4–5, compression in 6–7: then a compressionFlags byte), size
-   * (16 bits) and data. Reassembled bitmap updates [2.2.9.1.1.3.1.2] add up their rectangles.
+   * (16 bits) and data. Reassembled bitmap updates [2.2.9.1.1.3.1.2] add up their rectangles;
+   * reassembled surface commands updates go to onSurfaceCommands.
    */
   private onFastPathOutput(frame: Buffer): void {
     this.fastPathFrames++;
@@ -630,12 +756,87 @@ export class RawRdpClient {
       if (fragmentation !== 0) this.fragments.push(chunk);
       if (fragmentation > 1) continue;
       const data = fragmentation === 0 ? chunk : Buffer.concat(this.fragments);
-      if ((updateHeader & 0x0f) !== 0x1) continue; // FASTPATH_UPDATETYPE_BITMAP only
+      const updateCode = updateHeader & 0x0f;
+      if (updateCode === FASTPATH_UPDATETYPE_SURFCMDS) {
+        this.onSurfaceCommands(data);
+        continue;
+      }
+      if (updateCode !== FASTPATH_UPDATETYPE_BITMAP) continue; // bitmaps and surface commands only
       const pixels = bitmapUpdatePixels(data);
       this.bitmapPixels += pixels;
       this.records?.push({ us: nowUs(), bytes: this.bytesSinceUpdate, rects: data.readUInt16LE(2), pixels });
       this.bytesSinceUpdate = 0;
     }
+  }
+
+  /**
+   * Accounts for a reassembled surface commands update [2.2.9.1.2.1.10]: a sequence of
+   * TS_FRAME_MARKER [2.2.9.2.3] (cmdType, frameAction, frameId) and TS_SURFCMD_SET_SURF_BITS /
+   * TS_SURFCMD_STREAM_SURF_BITS [2.2.9.2.1, 2.2.9.2.2] (cmdType, destLeft, destTop, destRight,
+   * destBottom — right and bottom exclusive — then TS_BITMAP_DATA_EX [2.2.9.2.1.1]: bpp, flags,
+   * reserved, codecID, width, height, bitmapDataLength (32 bits), a 24-byte
+   * TS_COMPRESSED_BITMAP_HEADER_EX when flags has EX_COMPRESSED_BITMAP_HEADER_PRESENT, and
+   * bitmapData). One update record per frame (BEGIN … END markers, which may span several
+   * updates), or per surface commands update that carries surface bits outside a frame. Its
+   * rectangles and pixels: RemoteFX's TS_RFX_REGION (read, not decoded; a frame split over
+   * several commands repeats the whole region in each, so the first counts), else the
+   * destination rectangle of each command.
+   */
+  private onSurfaceCommands(data: Buffer): void {
+    this.surface.updates++;
+    let pos = 0;
+    while (pos < data.length) {
+      const cmdType = data.readUInt16LE(pos);
+      if (cmdType === CMDTYPE_FRAME_MARKER) {
+        const frameAction = data.readUInt16LE(pos + 2);
+        pos += 8;
+        if (frameAction === SURFACECMD_FRAMEACTION_BEGIN) {
+          if (this.surfaceFrame && !this.surfaceFrame.open) this.recordSurfaceUpdate(this.surfaceFrame); // bits before it, outside a frame
+          this.surfaceFrame = { open: true, rects: 0, pixels: 0, rfxRegion: false, bits: 0 };
+        } else if (frameAction === SURFACECMD_FRAMEACTION_END) {
+          this.surface.frames++;
+          const frame = this.surfaceFrame;
+          this.surfaceFrame = undefined;
+          if (frame && frame.bits > 0) this.recordSurfaceUpdate(frame);
+        } else throw new Error(`surface frame marker with frameAction ${frameAction}`);
+        continue;
+      }
+      if (cmdType !== CMDTYPE_SET_SURFACE_BITS && cmdType !== CMDTYPE_STREAM_SURFACE_BITS) {
+        throw new Error(`surface command type 0x${cmdType.toString(16)}`);
+      }
+      const [left, top, right, bottom] = [2, 4, 6, 8].map((o) => data.readUInt16LE(pos + o));
+      const flags = data[pos + 11];
+      const codecId = data[pos + 13];
+      const length = data.readUInt32LE(pos + 18);
+      const start = pos + 22 + (flags & 0x01 ? 24 : 0); // EX_COMPRESSED_BITMAP_HEADER_PRESENT
+      pos = start + length;
+      if (pos > data.length) throw new Error(`surface bits of ${length} bytes run past the end of the update`);
+      this.surface.commands++;
+      this.surface.bytes += length;
+      const region = codecId === REMOTEFX_CODEC_ID ? remoteFxRegion(data.subarray(start, pos)) : undefined;
+      const frame = this.surfaceFrame ?? (this.surfaceFrame = { open: false, rects: 0, pixels: 0, rfxRegion: false, bits: 0 });
+      frame.bits++;
+      if (region) {
+        if (frame.rfxRegion) continue; // the same region again (one frame in several commands)
+        frame.rfxRegion = true;
+        frame.rects += region.rects;
+        frame.pixels += region.pixels;
+      } else {
+        frame.rects++;
+        frame.pixels += (right - left) * (bottom - top);
+      }
+    }
+    // Surface bits outside a BEGIN … END frame: this update is the unit.
+    if (this.surfaceFrame && !this.surfaceFrame.open) {
+      this.recordSurfaceUpdate(this.surfaceFrame);
+      this.surfaceFrame = undefined;
+    }
+  }
+
+  private recordSurfaceUpdate(frame: { rects: number; pixels: number }): void {
+    this.surface.pixels += frame.pixels;
+    this.records?.push({ us: nowUs(), bytes: this.bytesSinceUpdate, rects: frame.rects, pixels: frame.pixels });
+    this.bytesSinceUpdate = 0;
   }
 
   /**
@@ -772,8 +973,9 @@ export class RawRdpClient {
   }
 
   /** Confirm Active, then Synchronize, Control Cooperate, Control Request Control, Font List; reads up to the Font Map. */
-  async confirmAndFinalize(bpp = 32): Promise<void> {
-    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp }));
+  /** With `remoteFx`, the Confirm Active offers RemoteFX surface commands (see confirmActivePdu). */
+  async confirmAndFinalize(bpp = 32, o: { remoteFx?: boolean } = {}): Promise<void> {
+    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp, remoteFx: o.remoteFx }));
     this.sendShareData(PduType2.SYNCHRONIZE, cat(u16le(1) /* SYNCMSGTYPE_SYNC */, u16le(SERVER_CHANNEL_ID) /* targetUser */));
     const control = (action: number) => cat(u16le(action), u16le(0) /* grantId */, u32le(0) /* controlId */);
     this.sendShareData(PduType2.CONTROL, control(4)); // CTRLACTION_COOPERATE
@@ -791,8 +993,14 @@ export class RawRdpClient {
    * `compression`: announce bulk compression up to that type (PACKET_COMPR_TYPE_*); this client
    * decompresses MPPC (8K, 64K) and RDP 6.1 (XCRUSH), so a server that answers with RDP 6.0
    * (NCRUSH) is an error.
+   * `remoteFx`: the Confirm Active also offers RemoteFX (Bitmap Codecs) with surface commands
+   * (Surface Commands: set/stream surface bits, frame markers; no Frame Acknowledge); a server
+   * that takes it (at 32 bpp) sends surface commands instead of bitmap updates, which the
+   * update counting (recordUpdates, `surface`) counts as updates too.
    */
-  async activate(o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number } = {}): Promise<void> {
+  async activate(
+    o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number; remoteFx?: boolean } = {},
+  ): Promise<void> {
     const channels = o.channels ?? [];
     await this.negotiate();
     await this.connectMcs(defaultClientBlocks(o.bpp, channels, o.earlyCapabilityFlags));
@@ -803,13 +1011,14 @@ export class RawRdpClient {
     if (o.compression !== undefined) this.mppc = new BulkReceiver();
     this.sendOnIoChannel(clientInfoPdu({ userName: o.userName ?? 'raw-rdp', password: o.password ?? 'secret', compression: o.compression }));
     await this.readLicenseAndDemandActive();
-    await this.confirmAndFinalize(o.bpp);
+    await this.confirmAndFinalize(o.bpp, { remoteFx: o.remoteFx });
   }
 
   /**
    * From now on every frame is read as soon as it arrives (no polling delay), and each complete
-   * bitmap update is recorded with its arrival time (µs, wall clock: QEMU's `-msg timestamp`
-   * clock) — for benchmarks. Frames are no longer available to readFrame.
+   * bitmap update (or surface commands frame, see onSurfaceCommands) is recorded with its
+   * arrival time (µs, wall clock: QEMU's `-msg timestamp` clock) — for benchmarks. Frames are no
+   * longer available to readFrame.
    */
   recordUpdates(): UpdateRecord[] {
     const records: UpdateRecord[] = [];
