@@ -103,7 +103,7 @@ libvirt_start "$run/libvirt"
 # 1. The sidecar container: vdi-init as its entrypoint, `serve` and the hooks layout as arguments.
 #    --allow-uid 0: QEMU runs as root under the private libvirtd (in KubeVirt: 107, the default).
 #    setsid: a Ctrl+C reaches only this script, which stops everything in order.
-PATH="$repo/node_modules/.bin:$PATH" VDI_LOG_FORMAT=text setsid images/sidecar/init/dist/vdi-init \
+PATH="$repo/images/sidecar/init/dist/bin:$PATH" VDI_LOG_FORMAT=text setsid images/sidecar/init/dist/vdi-init \
   --bus "$bus" --plan "$hooks/vdi/plan" --allow-uid 0 --grace 5 -- \
   serve --socket-dir "$hooks" --name hook-sidecar-0 --bus-path "$bus" >"$log" 2>&1 &
 init_pid=$!

@@ -10,17 +10,22 @@ import { ensurePackagesBuilt, readableLogLine } from './server-process.js';
 
 export const VDI_INIT_DIR = join(REPO_DIR, 'images/sidecar/init');
 export const VDI_INIT = join(VDI_INIT_DIR, 'dist/vdi-init');
-/** The workspace's CLI links (dbus-session, hook-shim, qemu-vnc, qemu-rdp): the init finds its programs on PATH. */
-const BIN_DIR = join(REPO_DIR, 'node_modules/.bin');
+/**
+ * Links to the workspace's CLIs (dbus-session, hook-shim, qemu-vnc, qemu-rdp), made by the
+ * init's Makefile: the init finds its programs on PATH. (npm's node_modules/.bin lacks them
+ * on a fresh clone, where they were not built yet when npm installed.)
+ */
+const BIN_DIR = join(VDI_INIT_DIR, 'dist/bin');
 
 /**
- * Builds every package the init runs (when stale) and the init itself with its Makefile
- * when dist/vdi-init is missing or older than its source.
+ * Builds every package the init runs (when stale), and the init itself and its CLI links
+ * with its Makefile when dist/vdi-init or a link is missing or older than the sources.
  */
 export function ensureVdiInitBuilt(): void {
   ensurePackagesBuilt(['display-core', 'dbus-session', 'hook-shim', 'qemu-vnc', 'qemu-rdp']);
   const newest = Math.max(...['vdi-init.c', 'Makefile'].map((f) => statSync(join(VDI_INIT_DIR, f)).mtimeMs));
-  if (existsSync(VDI_INIT) && statSync(VDI_INIT).mtimeMs >= newest) return;
+  const links = ['dbus-session', 'hook-shim', 'qemu-vnc', 'qemu-rdp'].map((cli) => join(BIN_DIR, cli));
+  if (existsSync(VDI_INIT) && statSync(VDI_INIT).mtimeMs >= newest && links.every((link) => existsSync(link))) return;
   execFileSync('make', ['-C', VDI_INIT_DIR, '--always-make'], { stdio: 'inherit' });
 }
 
