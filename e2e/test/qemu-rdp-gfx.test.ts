@@ -4,15 +4,17 @@
 // surface) instead of fast-path bitmap updates. The picture in xfreerdp's window must equal
 // QMP's screendump after a pattern, after typed text, and after a guest mode change (which the
 // pipeline follows by resetting its graphics, without deactivation-reactivation). Also: a
-// raw client on the pipeline (frames acknowledged, a malformed PDU), --no-gfx, and /gfx with
-// /dynamic-resolution on virtio-vga.
+// raw client on the pipeline (frames acknowledged, a malformed PDU), --no-gfx, the bitmap cache
+// (two pictures alternated come back from the client's cache), --gfx-codec remotefx (RemoteFX
+// tiles as CAVIDEO, compared within the codec's loss), and /gfx with /dynamic-resolution on
+// virtio-vga.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { RawGfxReceiver, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } from '../src/clients/raw-rdp-gfx.js';
 import { expectPictureConverges } from '../src/converge.js';
-import { QEMU_VERSIONS, startRig, typedLine, waitFor, type Rig } from '../src/index.js';
+import { QEMU_VERSIONS, startRig, tileCentres, typedLine, waitFor, type Rig } from '../src/index.js';
 
 const USER = 'alice';
 const PASSWORD = 'correct horse';
@@ -22,6 +24,8 @@ describe.each(QEMU_VERSIONS)('qemu-rdp graphics pipeline with xfreerdp /gfx on Q
   let rdp: QemuRdp;
   /** The same server with --no-gfx: the client's /gfx is not taken up. */
   let rdpNoGfx: QemuRdp;
+  /** The same server with --gfx-codec remotefx. */
+  let rdpRfx: QemuRdp;
   let x: Xvfb;
   const log = () => join(rig.artifactsDir, 'clients.log');
 
@@ -43,20 +47,29 @@ describe.each(QEMU_VERSIONS)('qemu-rdp graphics pipeline with xfreerdp /gfx on Q
       env: { QEMU_RDP_VERBOSE: '1' },
       log: join(rig.artifactsDir, 'qemu-rdp.log'),
     });
+    rdpRfx = await startQemuRdp({
+      busAddress: rig.busAddress,
+      args: ['--username', USER, '--password-file', passwordFile, '--gfx-codec', 'remotefx'],
+      http: '127.0.0.1:0',
+      env: { QEMU_RDP_VERBOSE: '1' },
+      log: join(rig.artifactsDir, 'qemu-rdp.log'),
+    });
     x = await Xvfb.start({ log: log() });
   });
 
   afterAll(async () => {
     await x?.stop();
     await rdpNoGfx?.stop();
+    const rfxResult = await rdpRfx?.stop();
+    expect(rfxResult?.code).toBe(0);
     const result = await rdp?.stop();
     await rig?.stop();
     expect(result?.code).toBe(0);
   });
 
   /** One sample of the server's /metrics (0 when the series does not exist yet). */
-  const metric = async (sample: string): Promise<number> => {
-    const text = await (await fetch(`${rdp.httpUrl}metrics`)).text();
+  const metric = async (sample: string, server: QemuRdp = rdp): Promise<number> => {
+    const text = await (await fetch(`${server.httpUrl}metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
     return line ? Number(line.slice(sample.length + 1)) : 0;
   };
@@ -95,6 +108,12 @@ describe.each(QEMU_VERSIONS)('qemu-rdp graphics pipeline with xfreerdp /gfx on Q
         await waitFor(() => gfx.frames > before, { message: `GFX frames after vdi-pattern ${n}`, timeoutMs: 20_000 });
       }
       expect(gfx.records.reduce((sum, r) => sum + r.pixels, 0)).toBeGreaterThanOrEqual(3 * 1024 * 768);
+      // A picture seen before: its busy tiles come from the client's bitmap cache.
+      const before = { frames: gfx.frames, hits: gfx.cacheHits };
+      await rig.guest.check('vdi-pattern 73');
+      await waitFor(() => gfx.frames > before.frames && gfx.cacheHits > before.hits, { message: 'cache hits after vdi-pattern 73 again', timeoutMs: 20_000 });
+      expect(gfx.cacheStores).toBeGreaterThan(0);
+      expect(gfx.cacheErrors).toBe(0);
       // A FRAME_ACKNOWLEDGE whose pduLength says 200 in a 20-byte message.
       const lying = Buffer.alloc(25);
       lying[0] = 0x32; // DVC data, 4-byte channel id
@@ -108,6 +127,66 @@ describe.each(QEMU_VERSIONS)('qemu-rdp graphics pipeline with xfreerdp /gfx on Q
     } finally {
       c.destroy();
     }
+  });
+
+  /** Tiles drawn from the client's cache in the frames logged since `mark` (the verbose per-frame line). */
+  const cacheHitsSince = (server: QemuRdp, mark: number): number =>
+    server
+      .logSince(mark)
+      .map((l) => /frame \d+: \d+ solid, \d+ \w+, (\d+) from cache/.exec(l))
+      .reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+
+  it('the bitmap cache: two pictures alternated come back from the client cache (CACHE_TO_SURFACE), the picture still exact', async () => {
+    await rig.guest.check('vdi-pattern 78');
+    const mark = rdp.mark();
+    const client = XFreeRdp.start(x, { server: `${rdp.host}:${rdp.port}`, username: USER, password: PASSWORD, args: ['/bpp:32', '/gfx'], log: log() });
+    try {
+      await rdp.waitForLog(/capabilities: client offers .*; codec planar, bitmap cache of \d+ tiles/, mark);
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-cache-78');
+      await rig.guest.check('vdi-pattern 79');
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-cache-79');
+      const beforeRepeat = rdp.mark();
+      // The same two pictures again: their tiles are in the client's cache by now.
+      await rig.guest.check('vdi-pattern 78');
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-cache-78-again');
+      await rig.guest.check('vdi-pattern 79');
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-cache-79-again');
+      const hits = cacheHitsSince(rdp, beforeRepeat);
+      // vdi-pattern fills 1024x768: 192 tiles a picture, most of them busy (not one colour).
+      expect(hits).toBeGreaterThan(100);
+      const logged = rdp.logSince(mark);
+      expect(logged.some((l) => /protocol error|internal error/.test(l))).toBe(false);
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('--gfx-codec remotefx: tiles go as RemoteFX (CAVIDEO); the picture equals the guest screen up to the codec loss', async () => {
+    await rig.guest.check('vdi-pattern 47');
+    const mark = rdpRfx.mark();
+    const client = XFreeRdp.start(x, { server: `${rdpRfx.host}:${rdpRfx.port}`, username: USER, password: PASSWORD, args: ['/bpp:32', '/gfx'], log: log() });
+    try {
+      await rdpRfx.waitForLog(/capabilities: client offers .*; codec remotefx/, mark);
+      // The tolerances of the /rfx test (qemu-rdp.test.ts), the same codec and quantisation:
+      // one pixel per 32x32 tile of vdi-pattern (its centre) within 8, the whole picture within 64.
+      await expectPictureConverges(async () => tileCentres(await client.picture()), async () => tileCentres(await rig.screendump()), 'xfreerdp-gfx-rfx-tiles', { tolerance: 8 });
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-rfx', { tolerance: 64 });
+      await rig.guest.check('vdi-pattern 48');
+      await expectPictureConverges(async () => tileCentres(await client.picture()), async () => tileCentres(await rig.screendump()), 'xfreerdp-gfx-rfx-update', { tolerance: 8 });
+      await rig.guest.check('vdi-text gfx rfx: the quick brown fox jumps over the lazy dog');
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-gfx-rfx-text', { tolerance: 64 });
+      const logged = rdpRfx.logSince(mark);
+      const rfxTiles = logged.map((l) => /frame \d+: \d+ solid, (\d+) remotefx/.exec(l)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+      expect(rfxTiles).toBeGreaterThan(100);
+      expect(await metric('vdi_encode_seconds_count{protocol="rdp",encoding="gfx-remotefx"}', rdpRfx)).toBeGreaterThan(0);
+      expect(logged.some((l) => /protocol error|internal error/.test(l))).toBe(false);
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+      expect(client.output).not.toMatch(/Failed to process RemoteFX message/);
+    } finally {
+      await client.stop();
+    }
+    expect(rdpRfx.alive).toBe(true);
   });
 
   // Last in this file: the guest stays in its new mode.

@@ -16,7 +16,7 @@ const GFX_CHANNEL = 'Microsoft::Windows::RDS::Graphics';
 const SEND_DATA_INDICATION = 26;
 
 /** RDPGFX_HEADER cmdIds [MS-RDPEGFX 2.2.1.5]. */
-const Cmd = { WIRE_TO_SURFACE_1: 0x01, SOLID_FILL: 0x04, START_FRAME: 0x0b, END_FRAME: 0x0c, FRAME_ACKNOWLEDGE: 0x0d, RESET_GRAPHICS: 0x0e, CAPS_ADVERTISE: 0x12, CAPS_CONFIRM: 0x13 };
+const Cmd = { WIRE_TO_SURFACE_1: 0x01, SOLID_FILL: 0x04, SURFACE_TO_CACHE: 0x06, CACHE_TO_SURFACE: 0x07, EVICT_CACHE_ENTRY: 0x08, START_FRAME: 0x0b, END_FRAME: 0x0c, FRAME_ACKNOWLEDGE: 0x0d, RESET_GRAPHICS: 0x0e, CAPS_ADVERTISE: 0x12, CAPS_CONFIRM: 0x13 };
 
 const u16 = (v: number) => {
   const b = Buffer.alloc(2);
@@ -37,6 +37,13 @@ export class RawGfxReceiver {
   /** RESET_GRAPHICS' size. */
   size = { width: 0, height: 0 };
   frames = 0;
+  /** Rectangles drawn from the bitmap cache (CACHE_TO_SURFACE destinations), and tiles cached. */
+  cacheHits = 0;
+  cacheStores = 0;
+  /** CACHE_TO_SURFACE PDUs naming a slot this client holds nothing in (a server bug). */
+  cacheErrors = 0;
+  /** The pixels each filled cache slot holds (SURFACE_TO_CACHE's rectangle), to count what CACHE_TO_SURFACE draws. */
+  private readonly cacheSlots = new Map<number, number>();
   /** Bytes of the channel's frames since the last END_FRAME. */
   private bytesSinceFrame = 0;
   private rects = 0;
@@ -170,6 +177,29 @@ export class RawGfxReceiver {
         }
         return;
       }
+      case Cmd.SURFACE_TO_CACHE: {
+        // surfaceId u16, cacheKey u64, cacheSlot u16, rectSrc (left, top, right, bottom).
+        const [l, t, r, b] = [20, 22, 24, 26].map((o) => pdu.readUInt16LE(o));
+        this.cacheSlots.set(pdu.readUInt16LE(18), (r - l) * (b - t));
+        this.cacheStores++;
+        return;
+      }
+      case Cmd.CACHE_TO_SURFACE: {
+        // cacheSlot u16, surfaceId u16, destPtsCount u16, destPts.
+        const size = this.cacheSlots.get(pdu.readUInt16LE(8));
+        if (size === undefined) {
+          this.cacheErrors++;
+          return;
+        }
+        const count = pdu.readUInt16LE(12);
+        this.cacheHits += count;
+        this.rects += count;
+        this.pixels += size * count;
+        return;
+      }
+      case Cmd.EVICT_CACHE_ENTRY:
+        this.cacheSlots.delete(pdu.readUInt16LE(8));
+        return;
       case Cmd.END_FRAME: {
         const frameId = pdu.readUInt32LE(8);
         this.frames++;

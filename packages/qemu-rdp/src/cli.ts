@@ -23,6 +23,7 @@ import {
   type Logger,
 } from '@vdi-sidecar/display-core';
 import { RdpServer, type BulkCompressionChoice } from './server/rdp-server.js';
+import { GFX_CODEC_CHOICES, type GfxCodecChoice } from './server/gfx-output.js';
 import { createSelfSignedCertificate, certificateFingerprint } from './server/self-signed.js';
 
 const USAGE = `Usage: qemu-rdp [options]
@@ -55,6 +56,9 @@ Options (environment variable in brackets):
   --no-remotefx           never send RemoteFX (lossy), even to clients that offer it [QEMU_RDP_REMOTEFX=0]
   --no-gfx                do not offer the graphics pipeline (MS-RDPEGFX, xfreerdp /gfx): bitmap
                           updates only [QEMU_RDP_GFX=0]
+  --gfx-codec WHICH       the pipeline's codec for tiles neither one colour nor cached: planar
+                          (default, lossless), remotefx (RemoteFX as CAVIDEO, lossy) or auto
+                          (RemoteFX unless the client calls itself a thin client) [QEMU_RDP_GFX_CODEC]
   --stall-timeout SECONDS drop a client that takes none of its waiting updates for this long
                           (default 30; 0: never) [QEMU_RDP_STALL_TIMEOUT]
   --http HOST:PORT        Kubernetes probes /healthz (the process works) and /readyz (bus
@@ -90,6 +94,7 @@ function main(argv: string[]): Promise<number> | number {
       'no-clipboard': { type: 'boolean' },
       'no-remotefx': { type: 'boolean' },
       'no-gfx': { type: 'boolean' },
+      'gfx-codec': { type: 'string' },
       'stall-timeout': { type: 'string' },
       http: { type: 'string' },
       insecure: { type: 'boolean' },
@@ -120,6 +125,9 @@ function main(argv: string[]): Promise<number> | number {
   const clipboardSharing = !(values['no-clipboard'] ?? env.QEMU_RDP_CLIPBOARD === '0');
   const remoteFx = !(values['no-remotefx'] ?? env.QEMU_RDP_REMOTEFX === '0');
   const graphicsPipeline = !(values['no-gfx'] ?? env.QEMU_RDP_GFX === '0');
+  const gfxCodecText = values['gfx-codec'] ?? env.QEMU_RDP_GFX_CODEC ?? 'planar';
+  if (!(GFX_CODEC_CHOICES as readonly string[]).includes(gfxCodecText)) throw new UsageError(`--gfx-codec: "${gfxCodecText}" is not planar, remotefx or auto`);
+  const gfxCodec = gfxCodecText as GfxCodecChoice;
   const verbose = values.verbose ?? env.QEMU_RDP_VERBOSE === '1';
   const certFile = values.cert ?? env.QEMU_RDP_CERT;
   const keyFile = values.key ?? env.QEMU_RDP_KEY;
@@ -167,6 +175,7 @@ function main(argv: string[]): Promise<number> | number {
     bulkCompression,
     remoteFx,
     graphicsPipeline,
+    gfxCodec,
     metrics: metrics.for('rdp'),
     stallTimeoutMs,
     log,

@@ -231,7 +231,8 @@ interface Sent {
 function harness(codec?: 'planar' | 'uncompressed') {
   const messages: Buffer[] = [];
   let wakes = 0;
-  const output = new GfxOutput({ send: (m) => messages.push(m), log: () => undefined, wake: () => wakes++, codec, now: () => new Date(0) });
+  // Without the bitmap cache: these tests are about frames and surfaces (gfx-cache.test.ts has the cache).
+  const output = new GfxOutput({ send: (m) => messages.push(m), log: () => undefined, wake: () => wakes++, codec, cache: false, now: () => new Date(0) });
   const take = (): Sent[] => messages.splice(0).flatMap((m) => splitGfxPdus(m).map((pdu) => ({ cmdId: pdu.readUInt16LE(0), pdu })));
   const advertise = (...versions: number[]) => {
     const body = Buffer.alloc(2 + 12 * versions.length);

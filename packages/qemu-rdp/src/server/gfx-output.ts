@@ -1,16 +1,22 @@
 // Screen output through the graphics pipeline (MS-RDPEGFX) for one client: capability
 // negotiation, one XRGB surface the size of the guest's screen mapped to the output at 0,0, and
-// per update a frame (START_FRAME, SOLIDFILL for single-colour tiles, WIRE_TO_SURFACE_1 with
-// planar for the others, END_FRAME). Frames are paced by the client's acknowledgements: no more
+// per update a frame (START_FRAME, SOLIDFILL for single-colour tiles, CACHE_TO_SURFACE for tiles
+// whose pixels the client's bitmap cache holds, WIRE_TO_SURFACE_1 with planar — or RemoteFX as
+// CAVIDEO, per the codec choice — for the others, each followed by SURFACE_TO_CACHE, END_FRAME). Frames are paced by the client's acknowledgements: no more
 // than MAX_UNACKED_FRAMES run ahead, and damage coalesces in the session meanwhile. A guest mode
 // change deletes the surface, resets the graphics to the new size and creates a new surface —
 // no deactivation-reactivation. Pure: messages go out through `send`, no socket here.
+import { createHash } from 'node:crypto';
 import type { Rect } from '@vdi-sidecar/display-core';
 import { encodePlanar } from '../codec/planar.js';
 import { bgrxWords } from '../codec/uncompressed.js';
+import { DEFAULT_QUANT, encodeFrameMessages, encodeHeaderMessages, encodeTileAt, type TileQuant } from '../codec/remotefx/index.js';
 import {
   capSetFlags,
   encodeCacheImportReply,
+  encodeCacheToSurface,
+  encodeEvictCacheEntry,
+  encodeSurfaceToCache,
   encodeCapsConfirm,
   encodeCreateSurface,
   encodeDeleteSurface,
@@ -20,6 +26,11 @@ import {
   encodeSolidFill,
   encodeStartFrame,
   encodeWireToSurface1,
+  GFX_CACHE_BYTES,
+  GFX_CACHE_SLOTS,
+  GFX_SMALL_CACHE_BYTES,
+  GFX_SMALL_CACHE_SLOTS,
+  GfxCapsFlag,
   GfxCapVersion,
   GfxCodec,
   GfxPixelFormat,
@@ -69,7 +80,14 @@ export interface GfxFrameSource {
   readonly data: Buffer;
 }
 
-export type GfxBitmapCodec = 'planar' | 'uncompressed';
+export type GfxBitmapCodec = 'planar' | 'uncompressed' | 'remotefx';
+/**
+ * The codec option: a bitmap codec, or 'auto' — chosen per client once its capabilities are
+ * confirmed: RemoteFX, unless the client calls itself a thin client (RDPGFX_CAPS_FLAG_THINCLIENT),
+ * which gets planar (cheaper to decode, lossless).
+ */
+export type GfxCodecChoice = GfxBitmapCodec | 'auto';
+export const GFX_CODEC_CHOICES: readonly GfxCodecChoice[] = ['planar', 'remotefx', 'auto'];
 
 export interface GfxOutputOptions {
   /** Sends one message (a batch of whole PDUs) on the channel; the channel wraps it in RDP_SEGMENTED_DATA. */
@@ -78,7 +96,11 @@ export interface GfxOutputOptions {
   /** Called when the output can take a frame again (an acknowledgement arrived). */
   wake(): void;
   /** Codec for tiles that are not one colour (default planar). */
-  codec?: GfxBitmapCodec;
+  codec?: GfxCodecChoice;
+  /** Use the client's bitmap cache (SURFACE_TO_CACHE / CACHE_TO_SURFACE; default true). */
+  cache?: boolean;
+  /** At most this many cache entries, whatever the client's cache holds (tests). */
+  cacheLimit?: number;
   now?: () => Date;
 }
 
@@ -87,7 +109,107 @@ export interface GfxFrameStats {
   bytes: number;
   solidTiles: number;
   bitmapTiles: number;
+  /** Tiles drawn from the client's cache (CACHE_TO_SURFACE). */
+  cacheHits: number;
+  /** Tiles copied into the client's cache (SURFACE_TO_CACHE). */
+  cacheStores: number;
 }
+
+/** Running totals of a GfxOutput's tiles. */
+export interface GfxTotals {
+  solidTiles: number;
+  planarTiles: number;
+  uncompressedTiles: number;
+  remotefxTiles: number;
+  cacheHits: number;
+  cacheStores: number;
+  cacheEvictions: number;
+}
+
+/** Bytes one full tile takes in the client's cache (32 bpp). */
+const TILE_CACHE_BYTES = GFX_TILE_SIZE * GFX_TILE_SIZE * 4;
+
+/**
+ * The cache entries this server uses for a client with these capability flags: slots 1..n, n
+ * within both the client's slot count (less one: FreeRDP releases before 2.1 took slots as
+ * 0-based, later ones as 1-based, so neither 0 nor the last is used) and its cache's bytes
+ * (100 MB, or 16 MB with RDPGFX_CAPS_FLAG_SMALL_CACHE) in full 64×64 tiles.
+ */
+export function cacheCapacity(flags: number): number {
+  const small = (flags & GfxCapsFlag.SMALL_CACHE) !== 0;
+  const slots = (small ? GFX_SMALL_CACHE_SLOTS : GFX_CACHE_SLOTS) - 1;
+  return Math.min(slots, Math.floor((small ? GFX_SMALL_CACHE_BYTES : GFX_CACHE_BYTES) / TILE_CACHE_BYTES));
+}
+
+/**
+ * The server's picture of the client's bitmap cache: which tile (by a hash of its pixels) is in
+ * which slot, least recently used first. Bounded by `capacity` entries; a full cache gives up
+ * its least recently used slot (the caller sends EVICT_CACHE_ENTRY for it).
+ */
+export class GfxTileCache {
+  /** key → slot, in use order (a hit moves the key to the end). */
+  private readonly slots = new Map<string, number>();
+  private nextFresh = 1;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0xfffe) throw new RangeError(`cache capacity ${capacity} is not 1..65534`);
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** The slot holding `key`, now the most recently used; undefined when not cached. */
+  lookup(key: string): number | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+    return slot;
+  }
+
+  /** A slot for `key` (not cached yet): a fresh one, or the least recently used one's, evicted. */
+  insert(key: string): { slot: number; evicted: boolean } {
+    if (this.slots.has(key)) throw new Error('GfxTileCache.insert: key already cached');
+    let slot: number;
+    let evicted = false;
+    if (this.nextFresh <= this.capacity) {
+      slot = this.nextFresh++;
+    } else {
+      const [oldKey, oldSlot] = this.slots.entries().next().value as [string, number];
+      this.slots.delete(oldKey);
+      slot = oldSlot;
+      evicted = true;
+    }
+    this.slots.set(key, slot);
+    return { slot, evicted };
+  }
+
+  /** Forgets every entry (all slots fresh again); returns the slots that were in use. */
+  clear(): number[] {
+    const used = [...this.slots.values()];
+    this.slots.clear();
+    this.nextFresh = 1;
+    return used;
+  }
+}
+
+/** A key for the w×h pixels at (x, y): SHA-1 of the size and the B,G,R,X rows. */
+export function tileHash(src: GfxFrameSource, x: number, y: number, w: number, h: number): Buffer {
+  const hash = createHash('sha1');
+  const size = Buffer.allocUnsafe(4);
+  size.writeUInt16LE(w, 0);
+  size.writeUInt16LE(h, 2);
+  hash.update(size);
+  for (let row = y; row < y + h; row++) {
+    const from = row * src.stride + x * 4;
+    hash.update(src.data.subarray(from, from + w * 4));
+  }
+  return hash.digest();
+}
+
+/** The quant sets of the pipeline's RemoteFX tiles: MS-RDPRFX's default set for all three components. */
+const RFX_TILE_QUANT: TileQuant = { y: DEFAULT_QUANT, cb: DEFAULT_QUANT, cr: DEFAULT_QUANT, quantIdxY: 0, quantIdxCb: 0, quantIdxCr: 0 };
 
 export class GfxOutput {
   /** The capability set confirmed; undefined until the client advertised its capabilities. */
@@ -99,14 +221,31 @@ export class GfxOutput {
   private readonly unacked: number[] = [];
   /** The client said it stops acknowledging (queueDepth SUSPEND_FRAME_ACKNOWLEDGEMENT). */
   private acksSuspended = false;
-  readonly codec: GfxBitmapCodec;
+  private readonly codecChoice: GfxCodecChoice;
+  private chosenCodec: GfxBitmapCodec | undefined;
+  private readonly useCache: boolean;
+  /** The client's bitmap cache as this server filled it; undefined until capabilities are confirmed. */
+  private cache: GfxTileCache | undefined;
+  private rfxFrameIdx = 0;
+  readonly totals: GfxTotals = { solidTiles: 0, planarTiles: 0, uncompressedTiles: 0, remotefxTiles: 0, cacheHits: 0, cacheStores: 0, cacheEvictions: 0 };
   private readonly now: () => Date;
   /** Frames the client reported decoded (its last FRAME_ACKNOWLEDGE). */
   framesDecoded = 0;
 
   constructor(private readonly options: GfxOutputOptions) {
-    this.codec = options.codec ?? 'planar';
+    this.codecChoice = options.codec ?? 'planar';
+    this.useCache = options.cache ?? true;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** The codec of tiles that are neither solid nor cached ('auto' is planar until capabilities are confirmed). */
+  get codec(): GfxBitmapCodec {
+    return this.chosenCodec ?? (this.codecChoice === 'auto' ? 'planar' : this.codecChoice);
+  }
+
+  /** Slots of the client's cache this server may fill (0: the cache is not used). */
+  get cacheCapacity(): number {
+    return this.cache?.capacity ?? 0;
   }
 
   /** Capabilities are confirmed: frames may be sent. */
@@ -146,8 +285,15 @@ export class GfxOutput {
           return;
         }
         this.capSet = chosen;
+        const flags = capSetFlags(chosen);
+        this.chosenCodec = this.codecChoice === 'auto' ? ((flags & GfxCapsFlag.THINCLIENT) !== 0 ? 'planar' : 'remotefx') : this.codecChoice;
+        if (this.useCache) this.cache = new GfxTileCache(Math.min(cacheCapacity(flags), this.options.cacheLimit ?? Infinity));
         this.options.send(encodeCapsConfirm(chosen));
-        this.options.log('debug', `capabilities: client offers ${offered}; confirmed 0x${chosen.version.toString(16)} flags 0x${capSetFlags(chosen).toString(16)}`);
+        this.options.log(
+          'debug',
+          `capabilities: client offers ${offered}; confirmed 0x${chosen.version.toString(16)} flags 0x${flags.toString(16)}; codec ${this.chosenCodec}` +
+            (this.cache ? `, bitmap cache of ${this.cache.capacity} tiles` : ', no bitmap cache'),
+        );
         this.options.wake();
         return;
       }
@@ -191,6 +337,9 @@ export class GfxOutput {
     const solids = new Map<number, GfxRect[]>();
     let bitmapTiles = 0;
     let solidTiles = 0;
+    let cacheHits = 0;
+    let cacheStores = 0;
+    const cache = this.cache;
     const words = bgrxWords(src.data, src.stride);
     for (const r of rects) {
       for (let y = r.y; y < r.y + r.h; y += GFX_TILE_SIZE) {
@@ -206,8 +355,30 @@ export class GfxOutput {
             solidTiles++;
             continue;
           }
+          let key: string | undefined;
+          let digest: Buffer | undefined;
+          if (cache) {
+            digest = tileHash(src, x, y, w, h);
+            key = digest.toString('latin1');
+            const slot = cache.lookup(key);
+            if (slot !== undefined) {
+              batch.add(encodeCacheToSurface(slot, surfaceId, [{ x, y }]));
+              cacheHits++;
+              continue;
+            }
+          }
           bitmapTiles++;
           batch.add(this.encodeTile(surfaceId, src, x, y, w, h, dest));
+          if (cache && key !== undefined && digest !== undefined) {
+            // Right after the tile: the surface there holds just what the tile drew.
+            const { slot, evicted } = cache.insert(key);
+            if (evicted) {
+              batch.add(encodeEvictCacheEntry(slot));
+              this.totals.cacheEvictions++;
+            }
+            batch.add(encodeSurfaceToCache(surfaceId, digest.readBigUInt64LE(0), slot, dest));
+            cacheStores++;
+          }
         }
       }
     }
@@ -218,14 +389,26 @@ export class GfxOutput {
     batch.add(encodeEndFrame(frameId));
     batch.flush();
     if (!this.acksSuspended) this.unacked.push(frameId);
-    return { frameId, bytes: batch.bytes, solidTiles, bitmapTiles };
+    this.totals.solidTiles += solidTiles;
+    this.totals.cacheHits += cacheHits;
+    this.totals.cacheStores += cacheStores;
+    if (cacheHits > 0 || (this.codec === 'remotefx' && bitmapTiles > 0)) {
+      this.options.log('debug', `frame ${frameId}: ${solidTiles} solid, ${bitmapTiles} ${this.codec}, ${cacheHits} from cache, ${cacheStores} cached`);
+    }
+    return { frameId, bytes: batch.bytes, solidTiles, bitmapTiles, cacheHits, cacheStores };
   }
 
   private encodeTile(surfaceId: number, src: GfxFrameSource, x: number, y: number, w: number, h: number, dest: GfxRect): Buffer {
+    if (this.codec === 'remotefx') {
+      this.totals.remotefxTiles++;
+      return encodeWireToSurface1(surfaceId, GfxCodec.CAVIDEO, GfxPixelFormat.XRGB_8888, dest, this.remoteFxMessage(src, x, y, w, h));
+    }
     if (this.codec === 'planar') {
+      this.totals.planarTiles++;
       const data = encodePlanar(src.data, src.stride, { x, y, width: w, height: h }, { layout: 'gfx' });
       return encodeWireToSurface1(surfaceId, GfxCodec.PLANAR, GfxPixelFormat.XRGB_8888, dest, data);
     }
+    this.totals.uncompressedTiles++;
     // Uncompressed: the surface's own format, B,G,R,X top-down, w*4 bytes a row.
     const data = Buffer.allocUnsafe(w * h * 4);
     for (let row = 0; row < h; row++) {
@@ -235,9 +418,28 @@ export class GfxOutput {
     return encodeWireToSurface1(surfaceId, GfxCodec.UNCOMPRESSED, GfxPixelFormat.XRGB_8888, dest, data);
   }
 
+  /**
+   * The RemoteFX message of one tile for WIRE_TO_SURFACE_1 with CAVIDEO: the header messages
+   * (FreeRDP keeps a RemoteFX context per surface and takes repeated headers, so every message
+   * is complete by itself), then a frame whose region is the tile's w×h at (0, 0) — relative to
+   * the PDU's destination rectangle — and whose tileset is the one tile at index (0, 0).
+   */
+  private remoteFxMessage(src: GfxFrameSource, x: number, y: number, w: number, h: number): Buffer {
+    const stream = { width: this.surface!.width, height: this.surface!.height, entropy: 'rlgr1' as const };
+    const tile = encodeTileAt(src.data, src.stride, src.width, src.height, x, y, 0, 0, RFX_TILE_QUANT, 'rlgr1');
+    const frame = encodeFrameMessages({ frameIdx: this.rfxFrameIdx, rects: [{ x: 0, y: 0, width: w, height: h }], quants: [DEFAULT_QUANT], tiles: [tile], entropy: 'rlgr1' });
+    this.rfxFrameIdx = (this.rfxFrameIdx + 1) >>> 0;
+    return Buffer.concat([encodeHeaderMessages(stream), frame]);
+  }
+
   /** Deletes the surface (if any), resets the graphics to `width`×`height` and maps a new surface. */
   private resetSurface(batch: MessageBatch, width: number, height: number): void {
     const old = this.surface;
+    // The cache belongs to the connection, not to the surface, but a new mode starts it afresh:
+    // every slot in use is evicted first (while surely filled), so none is left behind.
+    if (this.cache) {
+      for (const slot of this.cache.clear()) batch.add(encodeEvictCacheEntry(slot));
+    }
     if (old) batch.add(encodeDeleteSurface(old.id));
     const id = this.nextSurfaceId;
     this.nextSurfaceId = (this.nextSurfaceId % 0xffff) + 1;
@@ -291,6 +493,8 @@ export function solidColor(words: Uint32Array, stride32: number, x: number, y: n
 export class GfxPipelineSlot {
   /** The client set RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL (and the server offers the pipeline). */
   offered = false;
+  /** The codec option outputs are made with (the server's --gfx-codec). */
+  codec: GfxCodecChoice = 'planar';
   output: GfxOutput | undefined;
 
   constructor(

@@ -6,6 +6,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { AuthRateLimiter, DEFAULT_STALL_TIMEOUT_MS, type ClipboardPeer, type Endpoint, type ProtocolMetrics, type Logger, type QemuDisplay } from '@vdi-sidecar/display-core';
 import { subjectPublicKeyOf } from '../nla/index.js';
 import { RdpSession } from './session.js';
+import type { GfxCodecChoice } from './gfx-output.js';
 
 export type LogFn = Logger;
 
@@ -41,6 +42,8 @@ export interface RdpServerOptions {
   remoteFx?: boolean;
   /** Offer the graphics pipeline (MS-RDPEGFX) to clients that announce it (default true). */
   graphicsPipeline?: boolean;
+  /** The pipeline's codec for tiles that are neither solid nor cached (default 'planar'). */
+  gfxCodec?: GfxCodecChoice;
   log?: LogFn;
 }
 
@@ -60,6 +63,7 @@ export interface RdpSessionHost {
   readonly remoteFx: boolean;
   /** Offer the graphics pipeline (default when absent: yes). */
   readonly graphicsPipeline?: boolean;
+  readonly gfxCodec?: GfxCodecChoice;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   closed(session: RdpSession): void;
 }
@@ -76,6 +80,7 @@ export class RdpServer implements RdpSessionHost {
   readonly stallTimeoutMs: number;
   readonly remoteFx: boolean;
   readonly graphicsPipeline: boolean;
+  readonly gfxCodec: GfxCodecChoice;
   readonly limiter = new AuthRateLimiter();
   readonly sessions = new Set<RdpSession>();
   private readonly logFn: LogFn;
@@ -94,6 +99,7 @@ export class RdpServer implements RdpSessionHost {
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.remoteFx = opts.remoteFx ?? true;
     this.graphicsPipeline = opts.graphicsPipeline ?? true;
+    this.gfxCodec = opts.gfxCodec ?? 'planar';
     this.logFn = opts.log ?? (() => undefined);
   }
 

@@ -336,6 +336,7 @@ export class RdpSession {
       throw new RdpProtocolError('RDP_ERR_BAD_VALUE', `client core data: serverSelectedProtocol ${gcc.core.serverSelectedProtocol}, but ${this.selectedProtocol} was selected`);
     }
     this.bpp = sessionColorDepth(gcc);
+    this.gfx.codec = this.host.gfxCodec ?? 'planar';
     this.gfx.offered = this.host.graphicsPipeline !== false && ((gcc.core.earlyCapabilityFlags ?? 0) & RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL) !== 0;
     this.channelIds = gcc.channels.map((_, i) => FIRST_STATIC_CHANNEL_ID + i);
     gcc.channels.forEach((channel, i) => {

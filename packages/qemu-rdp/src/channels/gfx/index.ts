@@ -3,13 +3,15 @@
 // Client PDUs come unwrapped, server messages go out in RDP_SEGMENTED_DATA (./segment.ts). Once
 // the capabilities are confirmed the session sends its screen output through this channel's
 // GfxOutput; when the channel closes, fast-path bitmap updates take over again.
-import { GfxOutput, type GfxBitmapCodec } from '../../server/gfx-output.js';
+import { GfxOutput, type GfxCodecChoice } from '../../server/gfx-output.js';
 import type { DynamicChannel, DynamicChannelContext, DynamicChannelType } from '../drdynvc.js';
 import { decodeClientGfxPdu, GFX_CHANNEL_NAME, splitGfxPdus } from './pdu.js';
 import { encodeSegmented } from './segment.js';
 
 export interface GfxChannelOptions {
-  codec?: GfxBitmapCodec;
+  /** Default: the session's choice (its GfxPipelineSlot's codec). */
+  codec?: GfxCodecChoice;
+  cache?: boolean;
 }
 
 export function gfxChannel(options: GfxChannelOptions = {}): DynamicChannelType {
@@ -35,7 +37,8 @@ class GfxChannel implements DynamicChannel {
       send: (message) => context.send(encodeSegmented(message)),
       log: (level, message) => context.log(level, message),
       wake: () => context.graphics?.wake(),
-      codec: options.codec,
+      codec: options.codec ?? context.graphics?.codec,
+      cache: options.cache,
     });
   }
 

@@ -292,3 +292,55 @@ export function encodeCacheImportReply(cacheSlots: readonly number[]): Buffer {
     for (const slot of cacheSlots) w.u16le(slot);
   });
 }
+
+// ---- Bitmap cache (MS-RDPEGFX 2.2.2.6–2.2.2.8) -----------------------------------------------
+
+/** Cache slots a client has: 4096 with RDPGFX_CAPS_FLAG_SMALL_CACHE, else 25600 (3.2.1.4, as FreeRDP). */
+export const GFX_CACHE_SLOTS = 25600;
+export const GFX_SMALL_CACHE_SLOTS = 4096;
+/** The bytes a client's cache holds at most: 100 MB, or 16 MB with RDPGFX_CAPS_FLAG_SMALL_CACHE. */
+export const GFX_CACHE_BYTES = 100 * 1024 * 1024;
+export const GFX_SMALL_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** RDPGFX_POINT16 (2.2.1.1). */
+export interface GfxPoint {
+  x: number;
+  y: number;
+}
+
+/**
+ * RDPGFX_SURFACE_TO_CACHE_PDU (2.2.2.6): the client copies `rect` of the surface, as it is now,
+ * into cache slot `cacheSlot` (1-based); `cacheKey` is the 64-bit key of the bitmap.
+ */
+export function encodeSurfaceToCache(surfaceId: number, cacheKey: bigint, cacheSlot: number, rect: GfxRect): Buffer {
+  return pdu(
+    GfxCmd.SURFACE_TO_CACHE,
+    (w) => {
+      w.u16le(surfaceId);
+      const key = Buffer.allocUnsafe(8);
+      key.writeBigUInt64LE(BigInt.asUintN(64, cacheKey));
+      w.bytes(key);
+      w.u16le(cacheSlot);
+      rect16(w, rect);
+    },
+    28,
+  );
+}
+
+/** RDPGFX_CACHE_TO_SURFACE_PDU (2.2.2.7): the bitmap in `cacheSlot` drawn at each of `points`. */
+export function encodeCacheToSurface(cacheSlot: number, surfaceId: number, points: readonly GfxPoint[]): Buffer {
+  if (points.length > 0xffff) throw new RangeError(`RDPGFX_CACHE_TO_SURFACE: ${points.length} points, at most 65535`);
+  return pdu(
+    GfxCmd.CACHE_TO_SURFACE,
+    (w) => {
+      w.u16le(cacheSlot).u16le(surfaceId).u16le(points.length);
+      for (const p of points) w.u16le(p.x).u16le(p.y);
+    },
+    14 + 4 * points.length,
+  );
+}
+
+/** RDPGFX_EVICT_CACHE_ENTRY_PDU (2.2.2.8): the client frees `cacheSlot`. */
+export function encodeEvictCacheEntry(cacheSlot: number): Buffer {
+  return pdu(GfxCmd.EVICT_CACHE_ENTRY, (w) => w.u16le(cacheSlot), 10);
+}

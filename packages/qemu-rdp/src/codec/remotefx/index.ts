@@ -48,7 +48,7 @@ export {
 } from './quantization.js';
 export { rlgrDecode, rlgrEncode, type RlgrMode } from './rlgr.js';
 export * from './surface-bits.js';
-export { CBT_TILE, LL3_OFFSET, TILE_HEADER_SIZE, differentialEncode, encodeTile, transformComponent, type TileQuant } from './tile.js';
+export { CBT_TILE, LL3_OFFSET, TILE_HEADER_SIZE, differentialEncode, encodeTile, encodeTileAt, transformComponent, type TileQuant } from './tile.js';
 
 export interface RemoteFxEncoderOptions {
   /** Desktop size (the RemoteFX channel and the surface). */

@@ -57,7 +57,27 @@ export function encodeTile(
   quant: TileQuant,
   mode: RlgrMode,
 ): Buffer {
-  bgrxTileToYCbCr(src, stride, xIdx * TILE_SIZE, yIdx * TILE_SIZE, width, height, yPlane, cbPlane, crPlane);
+  return encodeTileAt(src, stride, width, height, xIdx * TILE_SIZE, yIdx * TILE_SIZE, xIdx, yIdx, quant, mode);
+}
+
+/**
+ * Like encodeTile, but the 64×64 pixels are taken at (x, y), anywhere in the frame, and the block
+ * says (xIdx, yIdx): for a message whose channel is not the frame (the graphics pipeline's
+ * CAVIDEO, where one tile at (0, 0) of its destination rectangle is cut from the surface).
+ */
+export function encodeTileAt(
+  src: Uint8Array,
+  stride: number,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  xIdx: number,
+  yIdx: number,
+  quant: TileQuant,
+  mode: RlgrMode,
+): Buffer {
+  bgrxTileToYCbCr(src, stride, x, y, width, height, yPlane, cbPlane, crPlane);
   const parts: Buffer[] = [];
   for (const [plane, q] of [
     [yPlane, quant.y],
