@@ -80,11 +80,11 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
   const rig = await startRig({
     qemu,
     name: `bench-qemu-vnc-${qemu}-${mode}`,
-    vnc: true,
-    videoMode: mode,
     // lossy=on lets QEMU's VNC use JPEG when a Tight client asks for a quality level
     // (off by default); without it the Tight pass would not be at equal lossiness.
-    extraArgs: ['-msg', 'timestamp=on', '-trace', 'dbus_update', '-set', 'vnc.default.lossy=on'],
+    vnc: 'lossy=on',
+    videoMode: mode,
+    extraArgs: ['-msg', 'timestamp=on', '-trace', 'dbus_update'],
   });
   let vnc: QemuVnc | undefined;
   const results: Figures[] = [];

@@ -21,8 +21,11 @@ export interface RigOptions {
   tablet?: boolean;
   /** Adds an AC97 sound card on the D-Bus audiodev (guest: `vdi-sound`, /dev/dsp). */
   sound?: boolean;
-  /** Adds QEMU's own VNC server on a unix socket ({@link Rig.vncSocketPath}). */
-  vnc?: boolean;
+  /**
+   * Adds QEMU's own VNC server on a unix socket ({@link Rig.vncSocketPath}); a string adds
+   * options to its -vnc (e.g. `lossy=on`).
+   */
+  vnc?: boolean | string;
   /**
    * Adds QEMU's clipboard agent chardev (`qemu-vdagent`, clipboard only) on a virtio-serial
    * port named `com.redhat.spice.0`, so the guest clipboard agent can join QEMU's clipboard
@@ -218,7 +221,7 @@ class QemuRig implements Rig {
       '-S',
       ...(this.options.tablet ? ['-device', 'qemu-xhci', '-device', 'usb-tablet'] : []),
       ...(this.options.sound ? ['-device', 'AC97,audiodev=audio0'] : []),
-      ...(this.options.vnc ? ['-vnc', `unix:${p('vnc')}`] : []),
+      ...(this.options.vnc ? ['-vnc', `unix:${p('vnc')}${typeof this.options.vnc === 'string' ? `,${this.options.vnc}` : ''}`] : []),
       ...(this.options.clipboard
         ? [
             '-device', 'virtio-serial-pci',
