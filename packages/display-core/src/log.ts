@@ -46,3 +46,15 @@ export function createProcessLogger(opts: ProcessLogOptions): Logger {
     stream.write(formatLogLine(format, now(), level, opts.process, msg));
   };
 }
+
+/**
+ * A promise rejected with no handler is a bug, but not one that should end a console
+ * server and drop every client with it (Node's default): log it with its stack and go on.
+ * Uncaught exceptions still end the process, which vdi-init then restarts.
+ */
+export function logUnhandledRejections(log: Logger, target: Pick<NodeJS.Process, 'on'> = process): void {
+  target.on('unhandledRejection', (reason: unknown) => {
+    const text = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    log('error', `unhandled promise rejection (a bug; going on): ${text}`);
+  });
+}

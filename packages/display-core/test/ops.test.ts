@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseLogFormat, createProcessLogger, OpsServer, passwordMatches, presentedPassword, sendText, ServerMetrics } from '../src/index.js';
+import { EventEmitter } from 'node:events';
+import { chooseLogFormat, createProcessLogger, logUnhandledRejections, OpsServer, passwordMatches, presentedPassword, sendText, ServerMetrics } from '../src/index.js';
 import type { IncomingMessage } from 'node:http';
 
 describe('process logger', () => {
@@ -35,6 +36,18 @@ describe('process logger', () => {
     expect(chooseLogFormat('json', true)).toBe('json');
     expect(chooseLogFormat('text', false)).toBe('text');
     expect(chooseLogFormat('yaml', false)).toBe('json');
+  });
+
+  it('logs an unhandled rejection with its stack instead of ending the process', () => {
+    const { log, lines } = capture('text');
+    const proc = new EventEmitter();
+    logUnhandledRejections(log, proc as unknown as NodeJS.Process);
+    const err = new Error('Cannot send message, stream is closed');
+    proc.emit('unhandledRejection', err, Promise.resolve());
+    proc.emit('unhandledRejection', 'a bare string', Promise.resolve());
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^qemu-vnc: error: unhandled promise rejection \(a bug; going on\): Error: Cannot send message, stream is closed\n {4}at /);
+    expect(lines[1]).toBe('qemu-vnc: error: unhandled promise rejection (a bug; going on): a bare string\n');
   });
 });
 

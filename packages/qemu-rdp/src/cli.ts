@@ -15,6 +15,7 @@ import {
   displayReadiness,
   endpointArg,
   isLoopback,
+  logUnhandledRejections,
   passwordFileArg,
   startMemoryLog,
   UsageError,
@@ -144,6 +145,7 @@ function main(argv: string[]): Promise<number> | number {
 
   const log: Logger = createProcessLogger({ process: 'qemu-rdp', verbose });
   startMemoryLog(log);
+  logUnhandledRejections(log);
   let tls: { cert: string; key: string };
   if (certFile && keyFile) {
     try {

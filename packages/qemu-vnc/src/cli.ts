@@ -23,6 +23,7 @@ import {
   displayReadiness,
   endpointArg,
   isLoopback,
+  logUnhandledRejections,
   OpsServer,
   passwordFileArg,
   QemuDisplay,
@@ -134,6 +135,7 @@ function main(argv: string[]): Promise<number> | number {
 
   log = createProcessLogger({ process: 'qemu-vnc', verbose });
   startMemoryLog(log);
+  logUnhandledRejections(log);
   const vm = values.vm ?? env.QEMU_VNC_VM;
   const display = new QemuDisplay({ address, console: consoleId, vm, placeholder: true, log }).start();
   // On demand: qemu-rdp beside it may want the VM's clipboard (QEMU serves one peer).
