@@ -552,10 +552,25 @@ function tileBox(
   return { x: x0, y: minY, w: x1 - x0, h: maxY - minY + 1 };
 }
 
+/** Part of the screen that moved: the destination (x, y, w, h) now shows what (srcX, srcY, w, h) showed before. */
+export interface CopyRect extends Rect {
+  srcX: number;
+  srcY: number;
+}
+
 /** One consumer's view of a DamageTracker. */
 export interface DamageConsumer {
-  /** Everything damaged since the last take (all of `area`'s cells when given), coalesced; clears what it returns. */
+  /**
+   * Everything damaged since the last take (all of `area`'s cells when given), coalesced; clears
+   * what it returns. A copy still pending (see takeCopy) is turned into damage first.
+   */
   take(area?: Rect): Rect[];
+  /**
+   * The pending copy, if any (at most one), removed: it must reach the client before the
+   * rectangles that the next `take` returns, which may overlap its source or destination.
+   */
+  takeCopy(): CopyRect | undefined;
+  /** Damage or a copy is pending. */
   hasDamage(): boolean;
   /** Bounding box of the pending damage, or undefined. */
   bounds(): Rect | undefined;
@@ -575,12 +590,20 @@ export interface SubscribeOptions {
   onDamage?: () => void;
   /** Start with the whole frame damaged (default true: a new client has seen nothing). */
   initialFull?: boolean;
+  /**
+   * Asked when a copy arrives (see DamageTracker.addCopy): true when this consumer can send it
+   * as a copy now — its client's picture, once what is in flight arrives, is the framebuffer
+   * as it was before the copy, because nothing is being encoded from the framebuffer at this
+   * moment. Without it, or when it says false, the copy's destination becomes damage.
+   */
+  acceptsCopy?: () => boolean;
 }
 
 class Consumer implements DamageConsumer {
   readonly region: Region;
   armed = true;
   closed = false;
+  copy: CopyRect | undefined;
 
   constructor(
     private readonly detach: (c: Consumer) => void,
@@ -588,17 +611,32 @@ class Consumer implements DamageConsumer {
     height: number,
     options: RegionOptions,
     readonly onDamage: (() => void) | undefined,
+    readonly acceptsCopy: (() => boolean) | undefined,
   ) {
     this.region = new Region(width, height, options);
   }
 
   take(area?: Rect): Rect[] {
     this.armed = true;
+    this.copyToDamage();
     return area ? this.region.take(area) : this.region.takeAll();
   }
 
+  takeCopy(): CopyRect | undefined {
+    const copy = this.copy;
+    this.copy = undefined;
+    return copy;
+  }
+
+  /** A copy that cannot be sent as one is sent as the pixels of its destination. */
+  copyToDamage(): void {
+    if (!this.copy) return;
+    this.region.addRects([this.copy]);
+    this.copy = undefined;
+  }
+
   hasDamage(): boolean {
-    return !this.region.isEmpty();
+    return this.copy !== undefined || !this.region.isEmpty();
   }
 
   bounds(): Rect | undefined {
@@ -606,6 +644,8 @@ class Consumer implements DamageConsumer {
   }
 
   markAll(): void {
+    // Everything is sent again: a copy would be wasted, and after a resize may not fit.
+    this.copy = undefined;
     this.region.addAll();
   }
 
@@ -654,8 +694,14 @@ export class DamageTracker extends EventEmitter<DamageTrackerEvents> {
     return this.consumers.size;
   }
 
+  /** Whether any consumer may take copies (otherwise looking for them is wasted work). */
+  get wantsCopies(): boolean {
+    for (const c of this.consumers) if (c.acceptsCopy) return true;
+    return false;
+  }
+
   subscribe(options: SubscribeOptions = {}): DamageConsumer {
-    const c = new Consumer((gone) => this.consumers.delete(gone), this.w, this.h, this.options, options.onDamage);
+    const c = new Consumer((gone) => this.consumers.delete(gone), this.w, this.h, this.options, options.onDamage, options.acceptsCopy);
     if (options.initialFull ?? true) c.region.addAll();
     this.consumers.add(c);
     return c;
@@ -672,9 +718,38 @@ export class DamageTracker extends EventEmitter<DamageTrackerEvents> {
     this.emit('damage', list);
   }
 
+  /**
+   * The frame changed by `copy` (its destination now shows what its source showed) plus
+   * `damage`. A consumer gets it as a copy only when that is safe: it accepts one now, has
+   * no damage pending (so its client's picture is the frame before this change) and no other
+   * copy waiting (one copy per take keeps the order simple); every other consumer gets the
+   * copy's destination as damage.
+   */
+  addCopy(copy: CopyRect, damage: readonly Rect[]): void {
+    const dst = clipRect(copy, this.w, this.h);
+    const src = clipRect({ x: copy.srcX, y: copy.srcY, w: copy.w, h: copy.h }, this.w, this.h);
+    if (!dst || !src || dst.w !== copy.w || dst.h !== copy.h || src.w !== copy.w || src.h !== copy.h) {
+      throw new RangeError(`copy ${copy.w}x${copy.h} from +${copy.srcX}+${copy.srcY} to +${copy.x}+${copy.y} leaves the ${this.w}x${this.h} frame`);
+    }
+    const rest: Rect[] = [];
+    for (const r of damage) {
+      const clipped = clipRect(r, this.w, this.h);
+      if (clipped) rest.push(clipped);
+    }
+    this.apply((region, c) => {
+      if (c.acceptsCopy && !c.copy && region.isEmpty() && c.acceptsCopy()) c.copy = { ...copy };
+      else region.addRects([dst]);
+      if (rest.length) region.addRects(rest);
+    });
+    this.emit('damage', [dst, ...rest]);
+  }
+
   /** Mark the whole frame for every consumer. */
   markAll(): void {
-    this.apply((region) => region.addAll());
+    this.apply((region, c) => {
+      c.copy = undefined;
+      region.addAll();
+    });
     if (this.w > 0 && this.h > 0) this.emit('damage', [{ x: 0, y: 0, w: this.w, h: this.h }]);
   }
 
@@ -683,18 +758,19 @@ export class DamageTracker extends EventEmitter<DamageTrackerEvents> {
     checkSize(width, height);
     this.w = width;
     this.h = height;
-    this.apply((region) => {
+    this.apply((region, c) => {
+      c.copy = undefined;
       region.resize(width, height);
       region.addAll();
     });
     if (width > 0 && height > 0) this.emit('damage', [{ x: 0, y: 0, w: width, h: height }]);
   }
 
-  private apply(change: (region: Region) => void): void {
+  private apply(change: (region: Region, consumer: Consumer) => void): void {
     const toNotify: Consumer[] = [];
     for (const c of this.consumers) {
-      change(c.region);
-      if (c.armed && !c.region.isEmpty()) {
+      change(c.region, c);
+      if (c.armed && c.hasDamage()) {
         c.armed = false;
         if (c.onDamage) toNotify.push(c);
       }

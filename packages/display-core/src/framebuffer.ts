@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, readSync } from 'node:fs';
 import { compareRect, DamageTracker, type Rect } from './damage.js';
+import { findVerticalScroll } from './scroll.js';
 import { copyToBgrx, isPixmanFormatSupported, PIXMAN_A8R8G8B8 } from './pixman-format.js';
 import { PIXMAN_x8r8g8b8 } from './pixel-format.js';
 import type { ListenerSink } from './dbus/listener.js';
@@ -48,7 +49,7 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
   /** How the pixels of the last scanout arrived: asserted by tests of QEMU ≥ 9.2. */
   transport: FrameTransport = 'none';
   /** Messages and bytes received from QEMU, for `watch` and benchmarks. */
-  readonly stats = { messages: 0, bytes: 0, damagedPixels: 0 };
+  readonly stats = { messages: 0, bytes: 0, damagedPixels: 0, copies: 0 };
 
   private mapFd: number | undefined;
   private mapOffset = 0;
@@ -178,6 +179,8 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
       copyToBgrx(format, src, srcStride, w, h, incoming, 0, incomingStride);
     }
     const changed = compareRect(this.data, this.stride, incoming, incomingStride, { x, y, w, h });
+    // Looked for before the new pixels overwrite the rows the band came from.
+    const scroll = changed.length && this.damage.wantsCopies ? findVerticalScroll(this.data, this.stride, this.height, incoming, incomingStride, { x, y, w, h }, changed) : undefined;
     for (const r of changed) {
       const from = (r.y - y) * incomingStride + (r.x - x) * 4;
       const rowBytes = r.w * 4;
@@ -187,7 +190,10 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
       }
       this.stats.damagedPixels += r.w * r.h;
     }
-    if (changed.length) this.damage.addDamage(changed);
+    if (scroll) {
+      this.stats.copies++;
+      this.damage.addCopy(scroll.copy, scroll.rest);
+    } else if (changed.length) this.damage.addDamage(changed);
   }
 
   private resizeIfNeeded(width: number, height: number): boolean {

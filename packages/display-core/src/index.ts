@@ -3,6 +3,7 @@
 export * from './display.js';
 export * from './framebuffer.js';
 export * from './damage.js';
+export * from './scroll.js';
 export * from './pixel-format.js';
 export * from './pixman-format.js';
 export * from './keymap/index.js';

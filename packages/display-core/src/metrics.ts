@@ -103,6 +103,7 @@ export class ServerMetrics {
     mirror('vdi_display_updates_total', 'Screen messages received from QEMU (Scanout, Update and their shared-memory forms)', () => stats.messages);
     mirror('vdi_display_received_bytes_total', 'Pixel bytes received from QEMU', () => stats.bytes);
     mirror('vdi_display_damaged_pixels_total', 'Pixels that really changed, after comparing each update with the previous frame', () => stats.damagedPixels);
+    mirror('vdi_display_scrolls_total', 'Updates found to move a band of the screen, which clients that can copy get as a copy', () => stats.copies);
     new Gauge({
       name: 'vdi_vm_attached',
       help: '1 while a VM console is attached, else 0',
