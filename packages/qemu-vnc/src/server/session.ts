@@ -46,8 +46,9 @@ import {
   VeNCryptSubtype,
   DesktopSizeReason,
   DesktopSizeStatus,
+  Encoding,
 } from '../rfb/constants.js';
-import { EncoderSet, encodingName, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
+import { encodeCopyRect, EncoderSet, encodingName, negotiateEncodings, type EncodingPreferences } from '../rfb/encoders/index.js';
 import { RfbProtocolError } from '../rfb/errors.js';
 import {
   encodeAckRect,
@@ -471,7 +472,7 @@ export class VncSession {
     this.phase = { name: 'normal' };
     this.connectedAt = new Date();
     this.host.metrics?.clientConnected();
-    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
+    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule(), acceptsCopy: () => this.acceptsCopy() });
     const onCursor = () => {
       this.pendingCursor = true;
       this.schedule();
@@ -848,6 +849,19 @@ export class VncSession {
     }
 
     const visible: Rect = { x: 0, y: 0, w: Math.min(fb.width, this.clientWidth), h: Math.min(fb.height, this.clientHeight) };
+    // A copy the damage tracker kept for this client (see acceptsCopy) goes first, as a
+    // CopyRect (RFC 6143 §7.7.2): the client moves part of the picture it has, then gets the
+    // rectangles of this update, which may overlap the copy's source or destination. Only
+    // while the client sees the whole frame and still lists CopyRect; otherwise take() below
+    // turns the copy into damage.
+    if (visible.w === fb.width && visible.h === fb.height && requested.has(Encoding.CopyRect)) {
+      const copy = this.damage.takeCopy();
+      if (copy) {
+        out.push(encodeCopyRect(copy));
+        rects++;
+        this.host.metrics?.encoded(encodingName(Encoding.CopyRect), 0);
+      }
+    }
     const damaged = this.damage.take(visible).map((r) => clip(r, visible)).filter((r): r is Rect => r !== undefined);
     if (rects === 0 && damaged.length === 0) return;
 
@@ -865,6 +879,23 @@ export class VncSession {
     this.stats.updates++;
     this.stats.rects += rects;
     if (!this.continuous) this.updateWanted = false;
+  }
+
+  /**
+   * Asked by the damage tracker when the guest moved part of its screen: whether this client
+   * can get it as a CopyRect. The client must list CopyRect and see the whole frame at its
+   * size, and no update may be under way: an update being built reads the framebuffer later
+   * (the encoders are awaited), so after a copy it would send pixels the copy already moved.
+   */
+  private acceptsCopy(): boolean {
+    const fb = this.host.display.framebuffer;
+    return (
+      this.phase.name === 'normal' &&
+      !this.encoding &&
+      this.prefs.requested.has(Encoding.CopyRect) &&
+      this.clientWidth === fb.width &&
+      this.clientHeight === fb.height
+    );
   }
 
   private qemuKeyEventsWanted(): boolean {

@@ -13,6 +13,7 @@ import { ZrleEncoder } from './zrle.js';
 
 export type { EncodeOptions, FramebufferView, Rect, RectEncoder } from './encoder.js';
 export { DEFAULT_COMPRESS_LEVEL } from './encoder.js';
+export { COPYRECT_LENGTH, encodeCopyRect } from './copyrect.js';
 export { HextileEncoder, RawEncoder, TightEncoder, TightPngEncoder, ZlibEncoder, ZrleEncoder };
 
 const FACTORIES = new Map<number, () => RectEncoder>([
@@ -31,6 +32,7 @@ const NAMES = new Map<number, string>([
   [Encoding.Tight, 'tight'],
   [Encoding.ZRLE, 'zrle'],
   [Encoding.TightPNG, 'tightpng'],
+  [Encoding.CopyRect, 'copyrect'],
 ]);
 
 /** Lower-case name of a pixel encoding ("zrle"), as metrics label it. */
