@@ -34,7 +34,7 @@ import { ensureQemuRdpBuilt, startQemuRdp, type QemuRdp } from '../e2e/src/clien
 import { ensureQemuVncBuilt, freeVncDisplay, startQemuVnc, type QemuVnc } from '../e2e/src/clients/qemu-vnc.js';
 import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
 import { cpuSeconds, displayFrames, round, serverFigures, statusKiB, traceTimes, waitQuiet, WORKLOADS, type ServerFigures, type UpdateRecord } from './measure.js';
-import { BenchRfbClient, ENCODING_ZRLE, nowUs } from './rfb-client.js';
+import { BenchRfbClient, ENCODING_COPYRECT, ENCODING_ZRLE, nowUs } from './rfb-client.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
@@ -73,7 +73,8 @@ async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: numbe
   const deadline = Date.now() + 30_000;
   for (;;) {
     const c = await RawRdpClient.connect(server.port, server.host);
-    await c.activate({ bpp, compression, remoteFx, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
+    // ScrBlt offered as xfreerdp offers it: scrolled areas may come as copies.
+    await c.activate({ bpp, compression, remoteFx, scrBlt: true, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
     if (c.desktop.width === w && c.desktop.height === h) return c;
     c.destroy();
     if (Date.now() > deadline) throw new Error(`qemu-rdp: desktop is ${c.desktop.width}x${c.desktop.height}, not ${w}x${h}`);
@@ -120,7 +121,8 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
         try {
           const gfx = codec.gfx ? new RawGfxReceiver(ours) : undefined;
           const rdpUpdates = gfx ? gfx.records : ours.recordUpdates();
-          zrle.start([ENCODING_ZRLE]);
+          // CopyRect as every real VNC client lists it.
+          zrle.start([ENCODING_ZRLE, ENCODING_COPYRECT]);
           await rig.guest.check('vdi-pattern 3 >/dev/null');
           await waitQuiet(() => [ours.received, (zrle.check(), zrle.received)], 1000, 20_000);
 

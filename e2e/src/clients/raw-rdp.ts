@@ -460,11 +460,44 @@ function remoteFxCapabilitySets(): Buffer[] {
 }
 
 /**
+ * Order Capability Set [2.2.7.1.3] supporting only the ScrBlt primary drawing order
+ * (orderSupport[TS_NEG_SCRBLT_INDEX = 0x02]), as a client that lets the server copy scrolled
+ * areas: 88 bytes with its header.
+ */
+function scrBltOrderCapabilitySet(): Buffer {
+  const orderSupport = zeros(32);
+  orderSupport[0x02] = 1;
+  return capabilitySet(
+    0x03, // CAPSTYPE_ORDER
+    cat(
+      zeros(16), // terminalDescriptor
+      u32le(0), // pad4octetsA
+      u16le(1), // desktopSaveXGranularity
+      u16le(20), // desktopSaveYGranularity
+      u16le(0), // pad2octetsA
+      u16le(1), // maximumOrderLevel: ORD_LEVEL_1_ORDERS
+      u16le(0), // numberFonts
+      u16le(0x0002 | 0x0008 | 0x0020), // orderFlags: NEGOTIATEORDERSUPPORT | ZEROBOUNDSDELTASSUPPORT | COLORINDEXSUPPORT
+      orderSupport,
+      u16le(0), // textFlags
+      u16le(0), // orderSupportExFlags
+      u32le(0), // pad4octetsB
+      u32le(230400), // desktopSaveSize
+      u16le(0), // pad2octetsC
+      u16le(0), // pad2octetsD
+      u16le(0), // textANSICodePage
+      u16le(0), // pad2octetsE
+    ),
+  );
+}
+
+/**
  * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
  * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer);
- * with `remoteFx`, also Surface Commands and Bitmap Codecs offering RemoteFX.
+ * with `remoteFx`, also Surface Commands and Bitmap Codecs offering RemoteFX; with `scrBlt`, an
+ * Order capability set offering the ScrBlt order (whose bytes count with the next bitmap update).
  */
-export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number; remoteFx?: boolean }): Buffer {
+export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number; remoteFx?: boolean; scrBlt?: boolean }): Buffer {
   const sets = [
     capabilitySet(
       0x01, // CAPSTYPE_GENERAL
@@ -514,6 +547,7 @@ export function confirmActivePdu(o: { shareId: number; userId: number; width: nu
     ),
     capabilitySet(0x1a /* CAPSETTYPE_MULTIFRAGMENTUPDATE */, u32le(0x800000) /* maxRequestSize: 8 MiB */),
     ...(o.remoteFx ? remoteFxCapabilitySets() : []),
+    ...(o.scrBlt ? [scrBltOrderCapabilitySet()] : []),
   ];
   const source = Buffer.from('MSTSC\0', 'latin1');
   const combined = cat(u16le(sets.length) /* numberCapabilities */, u16le(0) /* pad2Octets */, ...sets);
@@ -974,8 +1008,8 @@ export class RawRdpClient {
 
   /** Confirm Active, then Synchronize, Control Cooperate, Control Request Control, Font List; reads up to the Font Map. */
   /** With `remoteFx`, the Confirm Active offers RemoteFX surface commands (see confirmActivePdu). */
-  async confirmAndFinalize(bpp = 32, o: { remoteFx?: boolean } = {}): Promise<void> {
-    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp, remoteFx: o.remoteFx }));
+  async confirmAndFinalize(bpp = 32, o: { remoteFx?: boolean; scrBlt?: boolean } = {}): Promise<void> {
+    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp, remoteFx: o.remoteFx, scrBlt: o.scrBlt }));
     this.sendShareData(PduType2.SYNCHRONIZE, cat(u16le(1) /* SYNCMSGTYPE_SYNC */, u16le(SERVER_CHANNEL_ID) /* targetUser */));
     const control = (action: number) => cat(u16le(action), u16le(0) /* grantId */, u32le(0) /* controlId */);
     this.sendShareData(PduType2.CONTROL, control(4)); // CTRLACTION_COOPERATE
@@ -999,7 +1033,7 @@ export class RawRdpClient {
    * update counting (recordUpdates, `surface`) counts as updates too.
    */
   async activate(
-    o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number; remoteFx?: boolean } = {},
+    o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number; remoteFx?: boolean; scrBlt?: boolean } = {},
   ): Promise<void> {
     const channels = o.channels ?? [];
     await this.negotiate();
@@ -1011,7 +1045,7 @@ export class RawRdpClient {
     if (o.compression !== undefined) this.mppc = new BulkReceiver();
     this.sendOnIoChannel(clientInfoPdu({ userName: o.userName ?? 'raw-rdp', password: o.password ?? 'secret', compression: o.compression }));
     await this.readLicenseAndDemandActive();
-    await this.confirmAndFinalize(o.bpp, { remoteFx: o.remoteFx });
+    await this.confirmAndFinalize(o.bpp, { remoteFx: o.remoteFx, scrBlt: o.scrBlt });
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   encodeResetGraphics,
   encodeSolidFill,
   encodeStartFrame,
+  encodeSurfaceToSurface,
   encodeWireToSurface1,
   GfxCapVersion,
   GfxCmd,
@@ -81,6 +82,18 @@ describe('RDPGFX server PDUs', () => {
     expect(encodeCreateSurface(0, 1024, 768, 0x21)).toEqual(withHeader(GfxCmd.CREATE_SURFACE, Buffer.from([0x00, 0x00, 0x00, 0x04, 0x00, 0x03, 0x21])));
     expect(encodeMapSurfaceToOutput(0, 1, 2)).toEqual(withHeader(GfxCmd.MAP_SURFACE_TO_OUTPUT, Buffer.from([0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0])));
     expect(encodeDeleteSurface(7)).toEqual(hex('0a00 0000 0a000000 0700')); // DELETESURFACE, surfaceId 7
+  });
+
+  it('encodes SURFACE_TO_SURFACE (2.2.2.5): source and destination surface, RECT16 with exclusive right/bottom, the points', () => {
+    expect(encodeSurfaceToSurface(1, 2, { left: 0, top: 16, right: 1024, bottom: 768 }, [{ x: 0, y: 0 }, { x: 8, y: 300 }])).toEqual(
+      hex(`
+        0500 0000 1e000000 // RDPGFX_HEADER: SURFACETOSURFACE, flags 0, pduLength 30
+        0100 0200          // surfaceIdSrc 1, surfaceIdDest 2
+        0000 1000 0004 0003 // rectSrc: left 0, top 16, right 1024, bottom 768
+        0200               // destPtsCount 2
+        0000 0000 0800 2c01 // destPts (0, 0), (8, 300)
+      `),
+    );
   });
 
   it('encodes START_FRAME and END_FRAME (IronRDP: timestamp 0x059be8f7, frame 5)', () => {
@@ -250,7 +263,16 @@ function harness(codec?: 'planar' | 'uncompressed') {
 /** What the surface shows after the PDUs (a minimal client: planar, uncompressed and solid fill). */
 function paint(surface: Uint32Array, width: number, pdus: Sent[]): void {
   for (const { cmdId, pdu } of pdus) {
-    if (cmdId === GfxCmd.SOLID_FILL) {
+    if (cmdId === GfxCmd.SURFACE_TO_SURFACE) {
+      // One surface here: the source as it is before the copy goes to every destination point.
+      const [l, t, r, b] = [12, 14, 16, 18].map((o) => pdu.readUInt16LE(o));
+      const w = r! - l!;
+      const before = surface.slice();
+      for (let i = 0; i < pdu.readUInt16LE(20); i++) {
+        const [dx, dy] = [22 + 4 * i, 24 + 4 * i].map((o) => pdu.readUInt16LE(o));
+        for (let y = 0; y < b! - t!; y++) surface.set(before.subarray((t! + y) * width + l!, (t! + y) * width + l! + w), (dy! + y) * width + dx!);
+      }
+    } else if (cmdId === GfxCmd.SOLID_FILL) {
       const color = pdu.readUIntLE(10, 3);
       const count = pdu.readUInt16LE(14);
       for (let i = 0; i < count; i++) {
@@ -311,6 +333,43 @@ describe('GfxOutput', () => {
     const surface = new Uint32Array(150 * 70);
     paint(surface, 150, pdus);
     expect(surface).toEqual(pixelsOf(src));
+  });
+
+  it('moves a scrolled area with SURFACE_TO_SURFACE after START_FRAME, before the tiles, and drops it when the surface is recreated', () => {
+    const h = harness();
+    h.advertise(GfxCapVersion.V10);
+    const lines = (first: number) => frame(128, 96, (x, y) => ((y + first) * 7919) ^ (x * 31));
+    const src = lines(0);
+    // A copy on the first frame (the surface is created then): dropped, everything is painted.
+    expect(h.output.sendFrame(src, [], { x: 0, y: 0, w: 128, h: 80, srcX: 0, srcY: 16 })).toMatchObject({ surfaceCopies: 0 });
+    const surface = new Uint32Array(128 * 96);
+    const first = h.take();
+    expect(first.some((p) => p.cmdId === GfxCmd.SURFACE_TO_SURFACE)).toBe(false);
+    paint(surface, 128, first);
+    // The guest scrolls 16 rows up: rows 16..95 move to 0..79, rows 80..95 are new.
+    const scrolled = lines(16);
+    const stats = h.output.sendFrame(scrolled, [{ x: 0, y: 80, w: 128, h: 16 }], { x: 0, y: 0, w: 128, h: 80, srcX: 0, srcY: 16 });
+    expect(stats).toMatchObject({ frameId: 2, surfaceCopies: 1, bitmapTiles: 2 });
+    expect(h.output.totals.surfaceCopies).toBe(1);
+    const pdus = h.take();
+    expect(pdus.map((p) => p.cmdId)).toEqual([GfxCmd.START_FRAME, GfxCmd.SURFACE_TO_SURFACE, GfxCmd.WIRE_TO_SURFACE_1, GfxCmd.WIRE_TO_SURFACE_1, GfxCmd.END_FRAME]);
+    expect(pdus[1]!.pdu).toEqual(encodeSurfaceToSurface(1, 1, { left: 0, top: 16, right: 128, bottom: 96 }, [{ x: 0, y: 0 }]));
+    paint(surface, 128, pdus);
+    expect(surface).toEqual(pixelsOf(scrolled));
+    // A copy alone is a frame too.
+    h.ack(2);
+    expect(h.output.sendFrame(scrolled, [], { x: 8, y: 8, w: 8, h: 8, srcX: 0, srcY: 0 })).toMatchObject({ surfaceCopies: 1, bitmapTiles: 0, solidTiles: 0 });
+    expect(h.take().map((p) => p.cmdId)).toEqual([GfxCmd.START_FRAME, GfxCmd.SURFACE_TO_SURFACE, GfxCmd.END_FRAME]);
+  });
+
+  it('paints the whole surface for a copy that does not lie inside it', () => {
+    const h = harness();
+    h.advertise(GfxCapVersion.V10);
+    const src = frame(64, 64, (x, y) => x * 64 + y);
+    h.output.sendFrame(src, []);
+    h.take();
+    const stats = h.output.sendFrame(src, [], { x: 32, y: 0, w: 64, h: 8, srcX: 0, srcY: 0 });
+    expect(stats).toMatchObject({ surfaceCopies: 0, bitmapTiles: 1 });
   });
 
   it('paints with uncompressed bitmaps when asked to', () => {

@@ -118,6 +118,8 @@ export interface ServerCapabilityOptions {
   surfaceCommandFlags?: number;
   /** When set, a Frame Acknowledge set with this maxUnacknowledgedFrameCount is added. */
   frameAcknowledge?: number;
+  /** Indices of orderSupport (MS-RDPBCGR 2.2.7.1.3) the server sends, e.g. ScrBlt (default none). */
+  orderSupport?: readonly number[];
   /** Further sets appended as they are. */
   extraSets?: RawCapabilitySet[];
 }
@@ -143,7 +145,7 @@ export function buildServerCapabilitySets(o: ServerCapabilityOptions): RawCapabi
       desktopResize: true,
       drawingFlags: o.drawingFlags ?? 0,
     }),
-    encodeOrderCapability(),
+    encodeOrderCapability(o.orderSupport ?? []),
     encodePointerCapability({ colorPointerCacheSize: o.colorPointerCacheSize ?? 25, pointerCacheSize: o.pointerCacheSize ?? 25 }),
     encodeInputCapability({
       inputFlags:
@@ -229,8 +231,16 @@ export function encodeBitmapCapability(b: {
   return set(CapabilitySetType.BITMAP, w);
 }
 
-/** TS_ORDER_CAPABILITYSET (2.2.7.1.3), 88 bytes: no drawing orders supported. */
-export function encodeOrderCapability(): RawCapabilitySet {
+/**
+ * TS_ORDER_CAPABILITYSET (2.2.7.1.3), 88 bytes: the drawing orders at `orderSupport`'s indices
+ * are supported (a FreeRDP client drops every order the server's set does not list).
+ */
+export function encodeOrderCapability(orderSupport: readonly number[] = []): RawCapabilitySet {
+  const support = Buffer.alloc(32);
+  for (const index of orderSupport) {
+    if (!Number.isInteger(index) || index < 0 || index >= support.length) throw new RangeError(`orderSupport index ${index} is not 0..31`);
+    support[index] = 1;
+  }
   const w = new WriteCursor(84)
     .zeros(16) // terminalDescriptor
     .u32le(0) // pad4octetsA
@@ -240,7 +250,7 @@ export function encodeOrderCapability(): RawCapabilitySet {
     .u16le(1) // maximumOrderLevel: ORD_LEVEL_1_ORDERS
     .u16le(0) // numberFonts
     .u16le(OrderFlags.NEGOTIATEORDERSUPPORT | OrderFlags.ZEROBOUNDSDELTASSUPPORT)
-    .zeros(32) // orderSupport: nothing
+    .bytes(support) // orderSupport
     .u16le(0) // textFlags
     .u16le(0) // orderSupportExFlags
     .u32le(0) // pad4octetsB

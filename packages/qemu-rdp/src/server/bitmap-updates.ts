@@ -6,7 +6,7 @@ import type { Framebuffer, Rect } from '@vdi-sidecar/display-core';
 import { encodeBitmap, selectBitmapCodec, type BitmapCodecName, type BitmapSession } from '../codec/index.js';
 import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
 import type { BulkCompressor } from '../bulk/index.js';
-import { encodeFastPathUpdates, FastPathUpdateCode } from '../pdu/fast-path.js';
+import { encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
 
 export const TILE_SIZE = 64;
 
@@ -46,10 +46,11 @@ export class BitmapUpdateEncoder {
   }
 
   /**
-   * Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`; with `bulk`,
-   * bulk-compressed (the frames must then all be sent, in order).
+   * Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`, after the
+   * `leading` updates (e.g. an Orders update with a ScrBlt that must reach the client first);
+   * with `bulk`, bulk-compressed (the frames must then all be sent, in order).
    */
-  encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor): Buffer[] {
+  encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor, leading: readonly FastPathUpdate[] = []): Buffer[] {
     const bitmaps: BitmapRect[] = [];
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
@@ -67,12 +68,11 @@ export class BitmapUpdateEncoder {
         });
       }
     }
-    if (bitmaps.length === 0) return [];
     const options = { compressionHeader: this.compressionHeader };
     const updates = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD, options).map((batch) => ({
       updateCode: FastPathUpdateCode.BITMAP,
       data: encodeBitmapUpdateData(batch, options),
     }));
-    return encodeFastPathUpdates(updates, this.maxRequestSize, bulk);
+    return encodeFastPathUpdates([...leading, ...updates], this.maxRequestSize, bulk);
   }
 }

@@ -7,7 +7,7 @@
 // change deletes the surface, resets the graphics to the new size and creates a new surface —
 // no deactivation-reactivation. Pure: messages go out through `send`, no socket here.
 import { createHash } from 'node:crypto';
-import type { Rect } from '@vdi-sidecar/display-core';
+import type { CopyRect, Rect } from '@vdi-sidecar/display-core';
 import { encodePlanar } from '../codec/planar.js';
 import { bgrxWords } from '../codec/uncompressed.js';
 import { DEFAULT_QUANT, encodeFrameMessages, encodeHeaderMessages, encodeTileAt, type TileQuant } from '../codec/remotefx/index.js';
@@ -25,6 +25,7 @@ import {
   encodeResetGraphics,
   encodeSolidFill,
   encodeStartFrame,
+  encodeSurfaceToSurface,
   encodeWireToSurface1,
   GFX_CACHE_BYTES,
   GFX_CACHE_SLOTS,
@@ -113,6 +114,8 @@ export interface GfxFrameStats {
   cacheHits: number;
   /** Tiles copied into the client's cache (SURFACE_TO_CACHE). */
   cacheStores: number;
+  /** Screen areas moved on the surface (SURFACE_TO_SURFACE). */
+  surfaceCopies: number;
 }
 
 /** Running totals of a GfxOutput's tiles. */
@@ -124,6 +127,7 @@ export interface GfxTotals {
   cacheHits: number;
   cacheStores: number;
   cacheEvictions: number;
+  surfaceCopies: number;
 }
 
 /** Bytes one full tile takes in the client's cache (32 bpp). */
@@ -227,7 +231,7 @@ export class GfxOutput {
   /** The client's bitmap cache as this server filled it; undefined until capabilities are confirmed. */
   private cache: GfxTileCache | undefined;
   private rfxFrameIdx = 0;
-  readonly totals: GfxTotals = { solidTiles: 0, planarTiles: 0, uncompressedTiles: 0, remotefxTiles: 0, cacheHits: 0, cacheStores: 0, cacheEvictions: 0 };
+  readonly totals: GfxTotals = { solidTiles: 0, planarTiles: 0, uncompressedTiles: 0, remotefxTiles: 0, cacheHits: 0, cacheStores: 0, cacheEvictions: 0, surfaceCopies: 0 };
   private readonly now: () => Date;
   /** Frames the client reported decoded (its last FRAME_ACKNOWLEDGE). */
   framesDecoded = 0;
@@ -321,19 +325,33 @@ export class GfxOutput {
   /**
    * Sends one frame that paints `rects` (inside the source) from `src`; first (re)creates the
    * surface when there is none yet or the source's size changed (then everything is painted).
+   * With `copy`, the frame first moves that area on the surface (SURFACE_TO_SURFACE, before the
+   * tiles: the surface must then show `src` as it was before the copy, everything else being in
+   * `rects`); a frame that recreates the surface drops the copy, and one that does not lie inside
+   * the surface is painted as the whole surface.
    * Returns what was sent, or undefined when nothing could be (not ready or too far ahead).
    */
-  sendFrame(src: GfxFrameSource, rects: readonly Rect[]): GfxFrameStats | undefined {
+  sendFrame(src: GfxFrameSource, rects: readonly Rect[], copy?: CopyRect): GfxFrameStats | undefined {
     if (!this.canSend || src.width === 0 || src.height === 0) return undefined;
     const batch = new MessageBatch(this.options.send);
     if (!this.surface || this.surface.width !== src.width || this.surface.height !== src.height) {
       this.resetSurface(batch, src.width, src.height);
       rects = [{ x: 0, y: 0, w: src.width, h: src.height }];
+      copy = undefined;
     }
     const surfaceId = this.surface!.id;
     const frameId = this.nextFrameId;
     this.nextFrameId = (this.nextFrameId + 1) >>> 0;
     batch.add(encodeStartFrame(frameId, gfxTimestamp(this.now())));
+    let surfaceCopies = 0;
+    if (copy && copyInside(copy, src.width, src.height)) {
+      const rectSrc = { left: copy.srcX, top: copy.srcY, right: copy.srcX + copy.w, bottom: copy.srcY + copy.h };
+      batch.add(encodeSurfaceToSurface(surfaceId, surfaceId, rectSrc, [{ x: copy.x, y: copy.y }]));
+      surfaceCopies++;
+    } else if (copy) {
+      // Cannot happen while the surface is the source's size; repaint rather than lose it.
+      rects = [{ x: 0, y: 0, w: src.width, h: src.height }];
+    }
     const solids = new Map<number, GfxRect[]>();
     let bitmapTiles = 0;
     let solidTiles = 0;
@@ -392,10 +410,11 @@ export class GfxOutput {
     this.totals.solidTiles += solidTiles;
     this.totals.cacheHits += cacheHits;
     this.totals.cacheStores += cacheStores;
+    this.totals.surfaceCopies += surfaceCopies;
     if (cacheHits > 0 || (this.codec === 'remotefx' && bitmapTiles > 0)) {
       this.options.log('debug', `frame ${frameId}: ${solidTiles} solid, ${bitmapTiles} ${this.codec}, ${cacheHits} from cache, ${cacheStores} cached`);
     }
-    return { frameId, bytes: batch.bytes, solidTiles, bitmapTiles, cacheHits, cacheStores };
+    return { frameId, bytes: batch.bytes, solidTiles, bitmapTiles, cacheHits, cacheStores, surfaceCopies };
   }
 
   private encodeTile(surfaceId: number, src: GfxFrameSource, x: number, y: number, w: number, h: number, dest: GfxRect): Buffer {
@@ -473,6 +492,12 @@ class MessageBatch {
     this.bytes += message.length;
     this.send(message);
   }
+}
+
+/** The copy's source and destination are non-empty and lie inside a `width`×`height` surface. */
+function copyInside(copy: CopyRect, width: number, height: number): boolean {
+  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x + copy.w <= width && y + copy.h <= height;
+  return copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
 }
 
 /** The tile's colour as 0xRRGGBB when all its pixels have it (the X byte ignored), else undefined. */

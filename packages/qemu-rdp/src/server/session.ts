@@ -5,7 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { decodeLockModifiers, StallWatch, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
+import { decodeLockModifiers, StallWatch, type CopyRect, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
 import { CompressionType, MppcCompressor, XcrushCompressor, type BulkCompressor, type BulkPacket } from '../bulk/index.js';
 import { isBitmapBpp } from '../codec/index.js';
 import {
@@ -25,6 +25,7 @@ import { buildServerCapabilitySets, clientMaxRequestSize, CodecGuid, SurfaceComm
 import { RemoteFxEncoder } from '../codec/remotefx/index.js';
 import { clientCompressionType, decodeClientInfoPdu } from '../pdu/client-info.js';
 import { RdpProtocolError } from '../pdu/errors.js';
+import { encodeOrdersUpdateData, encodeScrBltOrder, OrderSupportIndex, supportsOrder } from '../pdu/drawing-orders.js';
 import { decodeFastPathInput, encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
 import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
 import { encodeLicenseValidClient } from '../pdu/licensing.js';
@@ -107,6 +108,8 @@ export class RdpSession {
   private encoder: BitmapUpdateEncoder | undefined;
   /** Set when the client takes RemoteFX surface commands (then used instead of bitmap updates). */
   private remoteFx: RemoteFxEncoder | undefined;
+  /** The client's Order capability set announces ScrBlt: scrolled areas go as ScrBlt orders. */
+  private scrBlt = false;
   private damage: DamageConsumer | undefined;
   /**
    * Bulk compression of fast-path output, when the client announced it (one history for the
@@ -481,6 +484,8 @@ export class RdpSession {
       desktopHeight: fb.height,
       preferredBitsPerPixel: this.bpp,
       surfaceCommandFlags: this.host.remoteFx ? SurfaceCommandFlags.STREAM_SURFACE_BITS | SurfaceCommandFlags.FRAME_MARKER : undefined,
+      // FreeRDP clients drop the orders the server's set does not list.
+      orderSupport: [OrderSupportIndex.SCRBLT],
     });
     this.sendOnChannel(encodeDemandActive({ shareId: this.shareId, capabilitySets: sets }));
     this.phase = { name: 'confirm-active' };
@@ -525,7 +530,9 @@ export class RdpSession {
       this.host.remoteFx && rfxCodecId && surfaceBits && this.bpp === 32
         ? new RemoteFxEncoder({ width: fb.width, height: fb.height, entropy: 'rlgr3', codecId: rfxCodecId })
         : undefined;
-    const graphics = this.remoteFx ? 'RemoteFX surface commands' : `${compression ? 'compressed' : 'uncompressed'} bitmaps`;
+    this.scrBlt = supportsOrder(caps.order, OrderSupportIndex.SCRBLT);
+    const graphics =
+      (this.remoteFx ? 'RemoteFX surface commands' : `${compression ? 'compressed' : 'uncompressed'} bitmaps`) + (this.scrBlt && !this.remoteFx ? ', ScrBlt' : '');
     const codecs = caps.bitmapCodecs?.codecs.map((c) => `${c.guid}=${c.id}`).join(' ') ?? 'none';
     this.log('debug', `capabilities: ${this.bpp} bpp, ${graphics}, max request ${maxRequestSize}; client codecs ${codecs}, surface commands 0x${(caps.surfaceCommands?.cmdFlags ?? 0).toString(16)}`);
     this.phase = { name: 'finalization' };
@@ -589,7 +596,7 @@ export class RdpSession {
     const fb = display.framebuffer;
     this.host.metrics?.clientConnected();
     this.cleanups.push(() => this.host.metrics?.clientDisconnected());
-    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule() });
+    this.damage = fb.damage.subscribe({ onDamage: () => this.schedule(), acceptsCopy: () => this.acceptsCopy() });
     const onResize = () => this.schedule();
     const onLeds = (mask: number) => this.sendLeds(mask);
     const onCursor = (cursor: Cursor) => this.sendPointer(cursor, fb.pointer);
@@ -651,6 +658,19 @@ export class RdpSession {
     });
   }
 
+  /**
+   * Whether a copy (an area the guest scrolled) can be sent as one now: encoding takes and
+   * sends in the same tick, so the client's picture, once what is in flight arrives, is the
+   * framebuffer; only the output must be able to draw copies — the graphics pipeline always
+   * (SURFACE_TO_SURFACE), fast-path output with ScrBlt orders when the client takes them
+   * (RemoteFX surface commands do not).
+   */
+  private acceptsCopy(): boolean {
+    if (this.phase.name !== 'active' || this.updatesSuppressed) return false;
+    if (this.gfx.output) return this.gfx.output.ready;
+    return this.scrBlt && !this.remoteFx;
+  }
+
   private sendUpdates(): void {
     if (this.phase.name !== 'active' || !this.damage || !this.encoder) return;
     const fb = this.host.display.framebuffer;
@@ -663,11 +683,23 @@ export class RdpSession {
     if (this.updatesSuppressed || this.stream.writableLength > WRITE_HIGH_WATER) return;
     if (fb.width === 0 || fb.height === 0) return;
     if (gfx) return this.sendGfxFrame(gfx);
+    // The copy first, as a ScrBlt order: the rectangles may overlap its source or destination.
+    // (With RemoteFX none is taken: take() turns it into damage.)
+    const copy = this.remoteFx ? undefined : this.damage.takeCopy();
     const rects: Rect[] = this.damage.take();
-    if (rects.length === 0) return;
+    const leading: FastPathUpdate[] = [];
+    if (copy && copyInside(copy, this.sizeSent)) {
+      const order = encodeScrBltOrder({ left: copy.x, top: copy.y, width: copy.w, height: copy.h, srcX: copy.srcX, srcY: copy.srcY });
+      leading.push({ updateCode: FastPathUpdateCode.ORDERS, data: encodeOrdersUpdateData([order]) });
+      this.host.metrics?.encoded('scrblt', 0);
+    } else if (copy) {
+      // Cannot happen while the desktop is the framebuffer's size; repaint rather than lose it.
+      rects.push({ x: 0, y: 0, w: this.sizeSent.width, h: this.sizeSent.height });
+    }
+    if (rects.length === 0 && leading.length === 0) return;
     const started = process.hrtime.bigint();
     // RemoteFX is entropy-coded already: bulk compression would only spend time.
-    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk);
+    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk, leading);
     const bulkSeconds = this.reportBulkTime();
     this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9 - bulkSeconds);
     for (const frame of frames) this.write(frame);
@@ -679,17 +711,21 @@ export class RdpSession {
   private sendGfxFrame(gfx: NonNullable<GfxPipelineSlot['output']>): void {
     if (!gfx.canSend || !this.damage) return;
     const fb = this.host.display.framebuffer;
+    // The copy first: the frame draws it before the tiles, which may overlap it.
+    const copy = this.damage.takeCopy();
     const rects: Rect[] = this.damage.take();
-    if (rects.length === 0 && !gfx.needsReset(fb)) return;
+    if (rects.length === 0 && !copy && !gfx.needsReset(fb)) return;
     const started = process.hrtime.bigint();
     // A frame leaves as many small channel chunks: corked, they reach the socket in one write.
     this.stream.cork();
+    let stats: ReturnType<typeof gfx.sendFrame>;
     try {
-      gfx.sendFrame(fb, rects);
+      stats = gfx.sendFrame(fb, rects, copy);
     } finally {
       this.stream.uncork();
     }
-    this.host.metrics?.encoded(`gfx-${gfx.codec}`, Number(process.hrtime.bigint() - started) / 1e9);
+    if (stats?.surfaceCopies) this.host.metrics?.encoded('gfx-surface-to-surface', 0);
+    if (rects.length > 0 || !stats?.surfaceCopies) this.host.metrics?.encoded(`gfx-${gfx.codec}`, Number(process.hrtime.bigint() - started) / 1e9);
     this.host.metrics?.frameSent();
     if (this.damage.hasDamage()) this.schedule();
   }
@@ -748,6 +784,12 @@ class TimedBulkCompressor implements BulkCompressor {
     this.seconds += Number(process.hrtime.bigint() - started) / 1e9;
     return packet;
   }
+}
+
+/** The copy's source and destination are non-empty and lie inside the desktop the client was given. */
+function copyInside(copy: CopyRect, desktop: { width: number; height: number }): boolean {
+  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x + copy.w <= desktop.width && y + copy.h <= desktop.height;
+  return copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
 }
 
 /** The session's colour depth from the client core data (2.2.1.3.2): 32 if wanted and offered. */

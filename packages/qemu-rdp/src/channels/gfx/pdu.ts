@@ -344,3 +344,24 @@ export function encodeCacheToSurface(cacheSlot: number, surfaceId: number, point
 export function encodeEvictCacheEntry(cacheSlot: number): Buffer {
   return pdu(GfxCmd.EVICT_CACHE_ENTRY, (w) => w.u16le(cacheSlot), 10);
 }
+
+// ---- Surface to surface (MS-RDPEGFX 2.2.2.5) --------------------------------------------------
+
+/**
+ * RDPGFX_SURFACE_TO_SURFACE_PDU (2.2.2.5): the client copies `rectSrc` (RDPGFX_RECT16, right and
+ * bottom exclusive) of surface `surfaceIdSrc` to each of `destPts` (RDPGFX_POINT16, the top-left
+ * corner) on surface `surfaceIdDest`, as the source is before the copy.
+ */
+export function encodeSurfaceToSurface(surfaceIdSrc: number, surfaceIdDest: number, rectSrc: GfxRect, destPts: readonly GfxPoint[]): Buffer {
+  if (destPts.length > 0xffff) throw new RangeError(`RDPGFX_SURFACE_TO_SURFACE: ${destPts.length} points, at most 65535`);
+  return pdu(
+    GfxCmd.SURFACE_TO_SURFACE,
+    (w) => {
+      w.u16le(surfaceIdSrc).u16le(surfaceIdDest);
+      rect16(w, rectSrc);
+      w.u16le(destPts.length);
+      for (const p of destPts) w.u16le(p.x).u16le(p.y);
+    },
+    22 + 4 * destPts.length,
+  );
+}
