@@ -3,7 +3,9 @@
 // primary drawing order (fast-path output, MS-RDPEGDI 2.2.2.2.1.1.2.7) or, with /gfx, as an
 // RDPGFX_SURFACE_TO_SURFACE_PDU (MS-RDPEGFX 2.2.2.5), before the bitmaps of the same update.
 // With text scrolling on the guest's console the picture in xfreerdp's window must still equal
-// QMP's screendump exactly, and /metrics must show that copies were sent.
+// QMP's screendump exactly, and /metrics must show that copies were sent. Areas of one colour
+// go as OpaqueRect orders (MS-RDPEGDI 2.2.2.2.1.1.2.5) on the fast path: a console cleared to
+// blue must look blue, not red.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +84,26 @@ describe.each(QEMU_VERSIONS)('qemu-rdp sends scrolled areas as copies to xfreerd
       expect(logged.some((l) => /protocol error|internal error/.test(l))).toBe(false);
       expect(client.proc.exitResult, client.output).toBeUndefined();
     } finally {
+      await client.stop();
+    }
+  });
+
+  it('fast-path output: a console cleared to one colour reaches xfreerdp exactly, as OpaqueRect fills', async () => {
+    await rig.guest.check('vdi-pattern 5 >/dev/null');
+    const mark = rdp.mark();
+    const client = XFreeRdp.start(x, { server: `${rdp.host}:${rdp.port}`, username: USER, password: PASSWORD, args: ['/bpp:32'], log: log() });
+    try {
+      await rdp.waitForLog(/capabilities: 32 bpp, compressed bitmaps, ScrBlt, OpaqueRect/, mark);
+      await client.waitForWindow();
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-fill-start');
+      const before = await copiesSent('opaquerect');
+      // Blue background, then erase the display: the console fills the screen with blue.
+      await rig.guest.check("printf '\\033[44m\\033[2J' >/dev/tty1");
+      await expectPictureConverges(() => client.picture(), () => rig.screendump(), 'xfreerdp-fill-blue');
+      expect(await copiesSent('opaquerect')).toBeGreaterThan(before);
+      expect(client.proc.exitResult, client.output).toBeUndefined();
+    } finally {
+      await rig.guest.check("printf '\\033[0m\\033[2J' >/dev/tty1");
       await client.stop();
     }
   });

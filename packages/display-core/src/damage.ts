@@ -383,6 +383,24 @@ export function compareFrames(
 }
 
 /**
+ * The pixel value (4 bytes, little-endian) every pixel of `r` has in a frame of 4-byte pixels
+ * with `stride` bytes per row, or undefined when they differ. A row is of one colour when it
+ * equals itself shifted by one pixel; the other rows must then equal the first: one native
+ * memcmp per row.
+ */
+export function solidColor(data: Uint8Array, stride: number, r: Rect): number | undefined {
+  const buf = asBuffer(data);
+  const first = r.y * stride + r.x * 4;
+  const rowBytes = r.w * 4;
+  if (r.w > 1 && buf.compare(buf, first, first + rowBytes - 4, first + 4, first + rowBytes) !== 0) return undefined;
+  for (let y = 1; y < r.h; y++) {
+    const row = first + y * stride;
+    if (buf.compare(buf, first, first + rowBytes, row, row + rowBytes) !== 0) return undefined;
+  }
+  return buf.readUInt32LE(first);
+}
+
+/**
  * Like `compareFrames`, for new pixels that arrive as a rectangle of their
  * own: `incoming` holds `area` (its byte 0 is pixel (area.x, area.y)) with
  * `incomingStride` bytes per row, and is compared with the same rectangle of

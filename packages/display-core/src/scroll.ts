@@ -4,7 +4,7 @@
 // of every pixel of the band again. QEMU only says which rectangle changed, so the move is
 // found by comparing rows of the new pixels with rows of the frame they replace. Vertical only:
 // that is how consoles and pages scroll.
-import type { CopyRect, Rect } from './damage.js';
+import { solidColor, type CopyRect, type Rect } from './damage.js';
 
 /** A band shorter than this is not worth a copy (and short matches are often coincidences). */
 export const MIN_SCROLL_ROWS = 32;
@@ -64,10 +64,7 @@ export function findVerticalScroll(
     return incoming.compare(frame, o, o + rowBytes, n, n + rowBytes) === 0;
   };
 
-  const uniform = (y: number): boolean => {
-    const n = newStart(y);
-    return incoming.compare(incoming, n, n + rowBytes - 4, n + 4, n + rowBytes) === 0;
-  };
+  const uniform = (y: number): boolean => solidColor(incoming, incomingStride, { x: x0 - area.x, y: y - area.y, w: x1 - x0, h: 1 }) !== undefined;
 
   let best: { top: number; bottom: number; dy: number } | undefined;
   for (let k = 0; k < SAMPLE_ROWS; k++) {

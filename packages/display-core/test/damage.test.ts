@@ -7,6 +7,7 @@ import {
   clipRect,
   compareFrames,
   compareRect,
+  solidColor,
   type Rect,
 } from '../src/damage.js';
 
@@ -641,5 +642,24 @@ describe('DamageTracker', () => {
     t.subscribe({ initialFull: false, onDamage: good });
     expect(() => t.addDamage({ x: 0, y: 0, w: 1, h: 1 })).toThrow('boom');
     expect(good).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('solidColor', () => {
+  const stride = 16 * 4 + 8;
+  const frame = Buffer.alloc(stride * 8);
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) frame.writeUInt32LE(0x00aa1100, y * stride + x * 4);
+  frame.writeUInt32LE(0x00000001, 5 * stride + 9 * 4);
+
+  it('gives the one pixel value of a rectangle of one colour', () => {
+    expect(solidColor(frame, stride, { x: 0, y: 0, w: 16, h: 5 })).toBe(0x00aa1100);
+    expect(solidColor(frame, stride, { x: 10, y: 0, w: 6, h: 8 })).toBe(0x00aa1100);
+    expect(solidColor(frame, stride, { x: 9, y: 5, w: 1, h: 1 })).toBe(1);
+  });
+
+  it('is undefined when one pixel differs, in the first row or any other', () => {
+    expect(solidColor(frame, stride, { x: 0, y: 0, w: 16, h: 8 })).toBeUndefined();
+    expect(solidColor(frame, stride, { x: 8, y: 5, w: 2, h: 1 })).toBeUndefined();
+    expect(solidColor(frame, stride, { x: 9, y: 4, w: 1, h: 2 })).toBeUndefined();
   });
 });

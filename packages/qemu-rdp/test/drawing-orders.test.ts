@@ -1,10 +1,10 @@
-// Primary drawing orders (MS-RDPEGDI 2.2.2.2.1.1): ScrBlt, the fast-path Orders update that
-// carries it (MS-RDPBCGR 2.2.9.1.2.1.2), the Order capability set that announces it, and the
-// bitmap update encoder sending it before the bitmaps of the same update.
+// Primary drawing orders (MS-RDPEGDI 2.2.2.2.1.1): ScrBlt and OpaqueRect, the fast-path Orders
+// update that carries them (MS-RDPBCGR 2.2.9.1.2.1.2), the Order capability set that announces
+// them, and the bitmap update encoder sending them before the bitmaps of the same update.
 import { describe, expect, it } from 'vitest';
 import { Framebuffer } from '@vdi-sidecar/display-core';
 import { buildServerCapabilitySets, CapabilitySetType, encodeOrderCapability, OrderFlags, summarizeClientCapabilities } from '../src/pdu/capabilities.js';
-import { encodeOrdersUpdateData, encodeScrBltOrder, OrderSupportIndex, SCRBLT_ORDER_LENGTH, supportsOrder } from '../src/pdu/drawing-orders.js';
+import { encodeOpaqueRectOrder, encodeOrdersUpdateData, encodeScrBltOrder, OrderSupportIndex, SCRBLT_ORDER_LENGTH, supportsOrder } from '../src/pdu/drawing-orders.js';
 import { FastPathUpdateCode } from '../src/pdu/fast-path.js';
 import { BitmapUpdateEncoder } from '../src/server/bitmap-updates.js';
 
@@ -73,22 +73,66 @@ describe('Order capability set and ScrBlt support', () => {
   });
 });
 
-describe('BitmapUpdateEncoder with leading updates', () => {
-  it('sends the Orders update first, in the same fast-path frame as the bitmaps', () => {
+describe('OpaqueRect', () => {
+  it('is 14 bytes: flags, TS_ENC_OPAQUERECT_ORDER, fieldFlags 0x7F, four coordinates, red, green, blue', () => {
+    const order = encodeOpaqueRectOrder({ left: 1, top: 2, width: 3, height: 4, red: 0x11, green: 0x22, blue: 0x33 });
+    expect(order).toEqual(Buffer.from([0x09, 0x0a, 0x7f, 1, 0, 2, 0, 3, 0, 4, 0, 0x11, 0x22, 0x33]));
+    expect(() => encodeOpaqueRectOrder({ left: 0, top: 0, width: 1, height: 1, red: 256, green: 0, blue: 0 })).toThrow(RangeError);
+    expect(() => encodeOpaqueRectOrder({ left: 0, top: 0, width: 0, height: 1, red: 0, green: 0, blue: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('BitmapUpdateEncoder with drawing orders', () => {
+  /** The fast-path updates of one frame: [updateCode, data] (no fragmentation or compression here). */
+  function updatesOf(frame: Buffer): Array<[number, Buffer]> {
+    const out: Array<[number, Buffer]> = [];
+    let pos = frame[1]! & 0x80 ? 3 : 2;
+    while (pos < frame.length) {
+      const code = frame[pos]! & 0x0f;
+      const size = frame.readUInt16LE(pos + 1);
+      out.push([code, frame.subarray(pos + 3, pos + 3 + size)]);
+      pos += 3 + size;
+    }
+    return out;
+  }
+
+  it('sends the orders given first, in the same fast-path frame as the bitmaps', () => {
     const fb = Object.assign(new Framebuffer(), { width: 64, height: 32, data: Buffer.alloc(64 * 32 * 4) });
     const encoder = new BitmapUpdateEncoder({ bpp: 32, compression: false }, 0x3f80);
-    const orders = encodeOrdersUpdateData([encodeScrBltOrder({ left: 0, top: 0, width: 64, height: 16, srcX: 0, srcY: 16 })]);
-    const frames = encoder.encode(fb, [{ x: 0, y: 16, w: 8, h: 8 }], undefined, [{ updateCode: FastPathUpdateCode.ORDERS, data: orders }]);
+    const scrBlt = encodeScrBltOrder({ left: 0, top: 0, width: 64, height: 16, srcX: 0, srcY: 16 });
+    const frames = encoder.encode(fb, [{ x: 0, y: 16, w: 8, h: 8 }], undefined, [scrBlt]);
     expect(frames.length).toBe(1);
-    const frame = frames[0]!;
-    const headerSize = frame[1]! & 0x80 ? 3 : 2;
-    // First update: updateHeader FASTPATH_UPDATETYPE_ORDERS, FASTPATH_FRAGMENT_SINGLE, size, the orders.
-    expect(frame[headerSize]).toBe(FastPathUpdateCode.ORDERS);
-    expect(frame.readUInt16LE(headerSize + 1)).toBe(orders.length);
-    expect(frame.subarray(headerSize + 3, headerSize + 3 + orders.length)).toEqual(orders);
-    expect(frame[headerSize + 3 + orders.length]).toBe(FastPathUpdateCode.BITMAP);
+    const updates = updatesOf(frames[0]!);
+    expect(updates.map(([code]) => code)).toEqual([FastPathUpdateCode.ORDERS, FastPathUpdateCode.BITMAP]);
+    expect(updates[0]![1]).toEqual(encodeOrdersUpdateData([scrBlt]));
     // A copy alone is a frame of its own.
-    expect(encoder.encode(fb, [], undefined, [{ updateCode: FastPathUpdateCode.ORDERS, data: orders }]).length).toBe(1);
+    expect(encoder.encode(fb, [], undefined, [scrBlt]).length).toBe(1);
     expect(encoder.encode(fb, [])).toEqual([]);
+  });
+
+  it('fills tiles of one colour with OpaqueRect orders, joined across and down, and sends bitmaps for the rest', () => {
+    const width = 192;
+    const height = 128;
+    const data = Buffer.alloc(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        // B, G, R, X: blue on the left 128 columns, a gradient on the right.
+        data.writeUInt32LE(x < 128 ? 0x000000ff : (x * 7 + y * 13) & 0xffffff, (y * width + x) * 4);
+      }
+    }
+    const fb = Object.assign(new Framebuffer(), { width, height, data });
+    const all = [{ x: 0, y: 0, w: width, h: height }];
+    const filled = updatesOf(new BitmapUpdateEncoder({ bpp: 32, compression: true }, 0x800000, false, true).encode(fb, all)[0]!);
+    expect(filled[0]![0]).toBe(FastPathUpdateCode.ORDERS);
+    expect(filled[0]![1]).toEqual(encodeOrdersUpdateData([encodeOpaqueRectOrder({ left: 0, top: 0, width: 128, height: 128, red: 0, green: 0, blue: 0xff })]));
+    // The two gradient tiles remain bitmaps.
+    const bitmaps = filled.filter(([code]) => code === FastPathUpdateCode.BITMAP);
+    expect(bitmaps.reduce((n, [, d]) => n + d.readUInt16LE(2), 0)).toBe(2);
+    // Without the client's OpaqueRect, or at 16 bpp, every tile is a bitmap.
+    for (const encoder of [new BitmapUpdateEncoder({ bpp: 32, compression: true }, 0x800000), new BitmapUpdateEncoder({ bpp: 16, compression: true }, 0x800000, false, true)]) {
+      const updates = encoder.encode(fb, all).flatMap((f) => updatesOf(f));
+      expect(updates.length).toBeGreaterThan(0);
+      expect(updates.every(([code]) => code === FastPathUpdateCode.BITMAP)).toBe(true);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Primary drawing orders (MS-RDPEGDI 2.2.2.2.1.1) for fast-path Orders updates (MS-RDPBCGR
-// 2.2.9.1.2.1.2, FASTPATH_UPDATETYPE_ORDERS): this server sends only ScrBlt (2.2.2.2.1.1.2.7),
-// a screen-to-screen copy, for content the guest scrolled. Every order is sent complete — all
+// 2.2.9.1.2.1.2, FASTPATH_UPDATETYPE_ORDERS): this server sends ScrBlt (2.2.2.2.1.1.2.7), a
+// screen-to-screen copy, for content the guest scrolled, and OpaqueRect (2.2.2.2.1.1.2.5) for
+// areas of one colour. Every order is sent complete — all
 // fields present, TS_TYPE_CHANGE, no bounds, no delta coordinates — so nothing depends on the
 // client's order state from earlier orders. All integers are little-endian.
 import { OrderFlags } from './capabilities.js';
@@ -19,10 +20,10 @@ export const OrderControlFlags = {
 } as const;
 
 /** orderType of a primary drawing order (MS-RDPEGDI 2.2.2.2.1.1.2). */
-export const PrimaryOrderType = { DSTBLT: 0x00, PATBLT: 0x01, SCRBLT: 0x02 } as const;
+export const PrimaryOrderType = { DSTBLT: 0x00, PATBLT: 0x01, SCRBLT: 0x02, OPAQUERECT: 0x0a } as const;
 
 /** Index in the Order Capability Set's orderSupport array (MS-RDPBCGR 2.2.7.1.3). */
-export const OrderSupportIndex = { DSTBLT: 0x00, PATBLT: 0x01, SCRBLT: 0x02 } as const;
+export const OrderSupportIndex = { DSTBLT: 0x00, PATBLT: 0x01, SCRBLT: 0x02, OPAQUE_RECT: 0x0a } as const;
 
 /** Ternary raster operation SRCCOPY: the destination becomes the source (MS-RDPEGDI 2.2.2.2.1.1.1.7). */
 export const ROP3_SRCCOPY = 0xcc;
@@ -48,12 +49,7 @@ export interface ScrBlt {
  * bRop (SRCCOPY) and nXSrc, nYSrc. 16 bytes.
  */
 export function encodeScrBltOrder(o: ScrBlt): Buffer {
-  for (const v of [o.left, o.top, o.srcX, o.srcY]) {
-    if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) throw new RangeError(`ScrBlt coordinate ${v} is not a 16-bit signed integer`);
-  }
-  for (const v of [o.width, o.height]) {
-    if (!Number.isInteger(v) || v < 1 || v > 0x7fff) throw new RangeError(`ScrBlt size ${v} is not 1..32767`);
-  }
+  checkCoordinates('ScrBlt', o.left, o.top, o.width, o.height, o.srcX, o.srcY);
   return new WriteCursor(SCRBLT_ORDER_LENGTH)
     .u8(OrderControlFlags.STANDARD | OrderControlFlags.TYPE_CHANGE)
     .u8(PrimaryOrderType.SCRBLT)
@@ -66,6 +62,55 @@ export function encodeScrBltOrder(o: ScrBlt): Buffer {
     .i16le(o.srcX)
     .i16le(o.srcY)
     .toBuffer();
+}
+
+/** fieldFlags of an OpaqueRect with all seven fields present (one byte: nLeftRect .. Blue). */
+const OPAQUERECT_ALL_FIELDS = 0x7f;
+export const OPAQUERECT_ORDER_LENGTH = 14;
+
+/** A rectangle filled with one colour (8 bits per component). */
+export interface OpaqueRect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  red: number;
+  green: number;
+  blue: number;
+}
+
+/**
+ * One OpaqueRect primary drawing order (MS-RDPEGDI 2.2.2.2.1.1.2.5): controlFlags TS_STANDARD |
+ * TS_TYPE_CHANGE, orderType TS_ENC_OPAQUERECT_ORDER, fieldFlags 0x7F, then nLeftRect, nTopRect,
+ * nWidth, nHeight (Coord Fields) and the colour as RedOrPaletteIndex, Green, Blue — components,
+ * not a palette index, in sessions of more than 8 bits per pixel. 14 bytes.
+ */
+export function encodeOpaqueRectOrder(o: OpaqueRect): Buffer {
+  checkCoordinates('OpaqueRect', o.left, o.top, o.width, o.height);
+  for (const v of [o.red, o.green, o.blue]) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError(`OpaqueRect colour component ${v} is not 0..255`);
+  }
+  return new WriteCursor(OPAQUERECT_ORDER_LENGTH)
+    .u8(OrderControlFlags.STANDARD | OrderControlFlags.TYPE_CHANGE)
+    .u8(PrimaryOrderType.OPAQUERECT)
+    .u8(OPAQUERECT_ALL_FIELDS)
+    .i16le(o.left)
+    .i16le(o.top)
+    .i16le(o.width)
+    .i16le(o.height)
+    .u8(o.red)
+    .u8(o.green)
+    .u8(o.blue)
+    .toBuffer();
+}
+
+function checkCoordinates(order: string, left: number, top: number, width: number, height: number, ...more: number[]): void {
+  for (const v of [left, top, ...more]) {
+    if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) throw new RangeError(`${order} coordinate ${v} is not a 16-bit signed integer`);
+  }
+  for (const v of [width, height]) {
+    if (!Number.isInteger(v) || v < 1 || v > 0x7fff) throw new RangeError(`${order} size ${v} is not 1..32767`);
+  }
 }
 
 /** The data of a fast-path Orders update (MS-RDPBCGR 2.2.9.1.2.1.2): numberOrders (u16), then the orders. */

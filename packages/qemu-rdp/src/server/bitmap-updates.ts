@@ -2,10 +2,12 @@
 // (as Windows and FreeRDP servers do; every codec's output then fits TS_BITMAP_DATA's 16-bit
 // length), each tile is encoded with the session's codec, and the tiles are packed into updates
 // no larger than the client's reassembly buffer (MS-RDPBCGR 2.2.7.2.6), then fast-path frames.
-import type { Framebuffer, Rect } from '@vdi-sidecar/display-core';
+// Tiles of one colour go as OpaqueRect drawing orders instead when the client takes them.
+import { solidColor, type Framebuffer, type Rect } from '@vdi-sidecar/display-core';
 import { encodeBitmap, selectBitmapCodec, type BitmapCodecName, type BitmapSession } from '../codec/index.js';
 import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
 import type { BulkCompressor } from '../bulk/index.js';
+import { encodeOpaqueRectOrder, encodeOrdersUpdateData } from '../pdu/drawing-orders.js';
 import { encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
 
 export const TILE_SIZE = 64;
@@ -32,6 +34,8 @@ export class BitmapUpdateEncoder {
   private readonly tileHeight: number;
   /** The codec the session's depth and compression choose (tiles may still fall back to uncompressed). */
   readonly codecName: BitmapCodecName;
+  /** OpaqueRect orders sent so far (solidFills), for metrics. */
+  opaqueRects = 0;
 
   constructor(
     private readonly session: BitmapSession,
@@ -39,6 +43,11 @@ export class BitmapUpdateEncoder {
     private readonly maxRequestSize: number,
     /** The client did not announce NO_BITMAP_COMPRESSION_HDR: compressed data gets a TS_CD_HEADER. */
     private readonly compressionHeader = false,
+    /**
+     * The client takes OpaqueRect orders: tiles of one colour are filled rather than sent as
+     * bitmaps. Only at 24 and 32 bpp, where the order's colour is plain red, green and blue.
+     */
+    private readonly solidFills = false,
   ) {
     const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
     this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
@@ -47,13 +56,19 @@ export class BitmapUpdateEncoder {
 
   /**
    * Fast-path frames that paint `rects` (which must lie inside the frame) from `fb`, after the
-   * `leading` updates (e.g. an Orders update with a ScrBlt that must reach the client first);
-   * with `bulk`, bulk-compressed (the frames must then all be sent, in order).
+   * drawing `orders` given (e.g. a ScrBlt that must reach the client first); with `bulk`,
+   * bulk-compressed (the frames must then all be sent, in order).
    */
-  encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor, leading: readonly FastPathUpdate[] = []): Buffer[] {
+  encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor, orders: readonly Buffer[] = []): Buffer[] {
     const bitmaps: BitmapRect[] = [];
+    const fills: Fill[] = [];
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
+        const color = this.solidFills && this.session.bpp >= 24 ? solidColor(fb.data, fb.stride, t) : undefined;
+        if (color !== undefined) {
+          addFill(fills, { ...t, color });
+          continue;
+        }
         const b = encodeBitmap(fb.data, fb.stride, { x: t.x, y: t.y, width: t.w, height: t.h }, this.session);
         bitmaps.push({
           left: t.x,
@@ -69,10 +84,49 @@ export class BitmapUpdateEncoder {
       }
     }
     const options = { compressionHeader: this.compressionHeader };
-    const updates = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD, options).map((batch) => ({
+    const updates: FastPathUpdate[] = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD, options).map((batch) => ({
       updateCode: FastPathUpdateCode.BITMAP,
       data: encodeBitmapUpdateData(batch, options),
     }));
-    return encodeFastPathUpdates([...leading, ...updates], this.maxRequestSize, bulk);
+    const joined = joinDown(fills);
+    this.opaqueRects += joined.length;
+    // Pixels are B, G, R, X.
+    const allOrders = [
+      ...orders,
+      ...joined.map((f) => encodeOpaqueRectOrder({ left: f.x, top: f.y, width: f.w, height: f.h, red: (f.color >> 16) & 0xff, green: (f.color >> 8) & 0xff, blue: f.color & 0xff })),
+    ];
+    if (allOrders.length) updates.unshift({ updateCode: FastPathUpdateCode.ORDERS, data: encodeOrdersUpdateData(allOrders) });
+    return encodeFastPathUpdates(updates, this.maxRequestSize, bulk);
   }
+}
+
+/** A rectangle of one pixel value. */
+interface Fill extends Rect {
+  color: number;
+}
+
+/** Adds a tile of one colour to `fills`, widening the fill just before it when it continues it (tiles come row by row). */
+function addFill(fills: Fill[], t: Fill): void {
+  const last = fills[fills.length - 1];
+  if (last && last.color === t.color && last.y === t.y && last.h === t.h && last.x + last.w === t.x) last.w += t.w;
+  else fills.push(t);
+}
+
+/** Fills of the same columns and colour that touch vertically, joined (the input comes row by row). */
+function joinDown(fills: readonly Fill[]): Fill[] {
+  const byBottom = new Map<string, Fill>();
+  const out: Fill[] = [];
+  for (const f of fills) {
+    const above = byBottom.get(`${f.x},${f.w},${f.color},${f.y}`);
+    if (above) {
+      byBottom.delete(`${f.x},${f.w},${f.color},${f.y}`);
+      above.h += f.h;
+      byBottom.set(`${f.x},${f.w},${f.color},${above.y + above.h}`, above);
+      continue;
+    }
+    const copy = { ...f };
+    out.push(copy);
+    byBottom.set(`${f.x},${f.w},${f.color},${f.y + f.h}`, copy);
+  }
+  return out;
 }

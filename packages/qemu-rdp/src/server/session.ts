@@ -25,7 +25,7 @@ import { buildServerCapabilitySets, clientMaxRequestSize, CodecGuid, SurfaceComm
 import { RemoteFxEncoder } from '../codec/remotefx/index.js';
 import { clientCompressionType, decodeClientInfoPdu } from '../pdu/client-info.js';
 import { RdpProtocolError } from '../pdu/errors.js';
-import { encodeOrdersUpdateData, encodeScrBltOrder, OrderSupportIndex, supportsOrder } from '../pdu/drawing-orders.js';
+import { encodeScrBltOrder, OrderSupportIndex, supportsOrder } from '../pdu/drawing-orders.js';
 import { decodeFastPathInput, encodeFastPathUpdates, FastPathUpdateCode, type FastPathUpdate } from '../pdu/fast-path.js';
 import { decodeConferenceCreateRequest, encodeConferenceCreateResponse, RDP_VERSION_5_PLUS, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL, RNS_UD_CS_WANT_32BPP_SESSION, type ClientGccData } from '../pdu/gcc.js';
 import { encodeLicenseValidClient } from '../pdu/licensing.js';
@@ -485,7 +485,7 @@ export class RdpSession {
       preferredBitsPerPixel: this.bpp,
       surfaceCommandFlags: this.host.remoteFx ? SurfaceCommandFlags.STREAM_SURFACE_BITS | SurfaceCommandFlags.FRAME_MARKER : undefined,
       // FreeRDP clients drop the orders the server's set does not list.
-      orderSupport: [OrderSupportIndex.SCRBLT],
+      orderSupport: [OrderSupportIndex.SCRBLT, OrderSupportIndex.OPAQUE_RECT],
     });
     this.sendOnChannel(encodeDemandActive({ shareId: this.shareId, capabilitySets: sets }));
     this.phase = { name: 'confirm-active' };
@@ -521,7 +521,9 @@ export class RdpSession {
     // (bitmapCompressionFlag MUST be TRUE, 2.2.7.1.2), so it is the server's choice.
     const compression = this.host.bitmapCompression;
     const maxRequestSize = clientMaxRequestSize(caps);
-    this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, maxRequestSize, !caps.general.noBitmapCompressionHeader);
+    // Areas of one colour as OpaqueRect orders, when the client draws them.
+    const solidFills = supportsOrder(caps.order, OrderSupportIndex.OPAQUE_RECT);
+    this.encoder = new BitmapUpdateEncoder({ bpp: this.bpp, compression }, maxRequestSize, !caps.general.noBitmapCompressionHeader, solidFills);
     // RemoteFX (lossy) when the operator allows it and the client offers it with surface commands, at 32 bpp.
     const rfxCodecId = caps.bitmapCodecs?.codecs.find((c) => c.guid === CodecGuid.REMOTEFX)?.id;
     const surfaceBits = ((caps.surfaceCommands?.cmdFlags ?? 0) & SurfaceCommandFlags.STREAM_SURFACE_BITS) !== 0;
@@ -532,7 +534,7 @@ export class RdpSession {
         : undefined;
     this.scrBlt = supportsOrder(caps.order, OrderSupportIndex.SCRBLT);
     const graphics =
-      (this.remoteFx ? 'RemoteFX surface commands' : `${compression ? 'compressed' : 'uncompressed'} bitmaps`) + (this.scrBlt && !this.remoteFx ? ', ScrBlt' : '');
+      (this.remoteFx ? 'RemoteFX surface commands' : `${compression ? 'compressed' : 'uncompressed'} bitmaps`) + (this.scrBlt && !this.remoteFx ? ', ScrBlt' : '') + (solidFills && !this.remoteFx ? ', OpaqueRect' : '');
     const codecs = caps.bitmapCodecs?.codecs.map((c) => `${c.guid}=${c.id}`).join(' ') ?? 'none';
     this.log('debug', `capabilities: ${this.bpp} bpp, ${graphics}, max request ${maxRequestSize}; client codecs ${codecs}, surface commands 0x${(caps.surfaceCommands?.cmdFlags ?? 0).toString(16)}`);
     this.phase = { name: 'finalization' };
@@ -687,19 +689,20 @@ export class RdpSession {
     // (With RemoteFX none is taken: take() turns it into damage.)
     const copy = this.remoteFx ? undefined : this.damage.takeCopy();
     const rects: Rect[] = this.damage.take();
-    const leading: FastPathUpdate[] = [];
+    const orders: Buffer[] = [];
     if (copy && copyInside(copy, this.sizeSent)) {
-      const order = encodeScrBltOrder({ left: copy.x, top: copy.y, width: copy.w, height: copy.h, srcX: copy.srcX, srcY: copy.srcY });
-      leading.push({ updateCode: FastPathUpdateCode.ORDERS, data: encodeOrdersUpdateData([order]) });
+      orders.push(encodeScrBltOrder({ left: copy.x, top: copy.y, width: copy.w, height: copy.h, srcX: copy.srcX, srcY: copy.srcY }));
       this.host.metrics?.encoded('scrblt', 0);
     } else if (copy) {
       // Cannot happen while the desktop is the framebuffer's size; repaint rather than lose it.
       rects.push({ x: 0, y: 0, w: this.sizeSent.width, h: this.sizeSent.height });
     }
-    if (rects.length === 0 && leading.length === 0) return;
+    if (rects.length === 0 && orders.length === 0) return;
     const started = process.hrtime.bigint();
     // RemoteFX is entropy-coded already: bulk compression would only spend time.
-    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk, leading);
+    const opaqueRects = this.encoder.opaqueRects;
+    const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk, orders);
+    if (this.encoder.opaqueRects > opaqueRects) this.host.metrics?.encoded('opaquerect', 0);
     const bulkSeconds = this.reportBulkTime();
     this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9 - bulkSeconds);
     for (const frame of frames) this.write(frame);
