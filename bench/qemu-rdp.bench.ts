@@ -73,8 +73,8 @@ async function rdpAtSize(server: QemuRdp, bpp: 16 | 24 | 32, w: number, h: numbe
   const deadline = Date.now() + 30_000;
   for (;;) {
     const c = await RawRdpClient.connect(server.port, server.host);
-    // ScrBlt offered as xfreerdp offers it: scrolled areas may come as copies.
-    await c.activate({ bpp, compression, remoteFx, scrBlt: true, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
+    // ScrBlt and OpaqueRect offered as xfreerdp offers them: copies of scrolled areas, fills.
+    await c.activate({ bpp, compression, remoteFx, orders: true, ...(gfx ? { channels: ['drdynvc'], earlyCapabilityFlags: RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } : {}) });
     if (c.desktop.width === w && c.desktop.height === h) return c;
     c.destroy();
     if (Date.now() > deadline) throw new Error(`qemu-rdp: desktop is ${c.desktop.width}x${c.desktop.height}, not ${w}x${h}`);

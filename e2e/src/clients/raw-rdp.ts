@@ -81,7 +81,8 @@ export const SERVER_CHANNEL_ID = 0x03ea;
 /** TS_PROTOCOL_VERSION in the high bits of pduType. */
 const TS_PROTOCOL_VERSION = 0x10;
 
-/** Fast-path updateCode values counted here [2.2.9.1.2.1]: bitmap, surface commands. */
+/** Fast-path updateCode values counted here [2.2.9.1.2.1]: orders, bitmap, surface commands. */
+export const FASTPATH_UPDATETYPE_ORDERS = 0x0;
 export const FASTPATH_UPDATETYPE_BITMAP = 0x1;
 export const FASTPATH_UPDATETYPE_SURFCMDS = 0x4;
 /** Surface command cmdType values [2.2.9.1.2.1.10.1]. */
@@ -460,13 +461,15 @@ function remoteFxCapabilitySets(): Buffer[] {
 }
 
 /**
- * Order Capability Set [2.2.7.1.3] supporting only the ScrBlt primary drawing order
- * (orderSupport[TS_NEG_SCRBLT_INDEX = 0x02]), as a client that lets the server copy scrolled
- * areas: 88 bytes with its header.
+ * Order Capability Set [2.2.7.1.3] supporting the ScrBlt and OpaqueRect primary drawing orders
+ * (orderSupport[TS_NEG_SCRBLT_INDEX = 0x02], [TS_NEG_OPAQUE_RECT_INDEX = 0x0A]), as xfreerdp
+ * does among others: the server may copy scrolled areas and fill areas of one colour. 88 bytes
+ * with its header.
  */
-function scrBltOrderCapabilitySet(): Buffer {
+function orderCapabilitySet(): Buffer {
   const orderSupport = zeros(32);
   orderSupport[0x02] = 1;
+  orderSupport[0x0a] = 1;
   return capabilitySet(
     0x03, // CAPSTYPE_ORDER
     cat(
@@ -494,10 +497,10 @@ function scrBltOrderCapabilitySet(): Buffer {
 /**
  * Confirm Active PDU [2.2.1.13.2]: General (fast-path output, no bitmap compression header),
  * Bitmap (32 bpp, desktop resize), Input, Multifragment Update (a large reassembly buffer);
- * with `remoteFx`, also Surface Commands and Bitmap Codecs offering RemoteFX; with `scrBlt`, an
- * Order capability set offering the ScrBlt order (whose bytes count with the next bitmap update).
+ * with `remoteFx`, also Surface Commands and Bitmap Codecs offering RemoteFX; with `orders`, an
+ * Order capability set offering ScrBlt and OpaqueRect.
  */
-export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number; remoteFx?: boolean; scrBlt?: boolean }): Buffer {
+export function confirmActivePdu(o: { shareId: number; userId: number; width: number; height: number; bpp?: number; remoteFx?: boolean; orders?: boolean }): Buffer {
   const sets = [
     capabilitySet(
       0x01, // CAPSTYPE_GENERAL
@@ -547,7 +550,7 @@ export function confirmActivePdu(o: { shareId: number; userId: number; width: nu
     ),
     capabilitySet(0x1a /* CAPSETTYPE_MULTIFRAGMENTUPDATE */, u32le(0x800000) /* maxRequestSize: 8 MiB */),
     ...(o.remoteFx ? remoteFxCapabilitySets() : []),
-    ...(o.scrBlt ? [scrBltOrderCapabilitySet()] : []),
+    ...(o.orders ? [orderCapabilitySet()] : []),
   ];
   const source = Buffer.from('MSTSC\0', 'latin1');
   const combined = cat(u16le(sets.length) /* numberCapabilities */, u16le(0) /* pad2Octets */, ...sets);
@@ -676,6 +679,7 @@ export class RawRdpClient {
     this.onClose();
   };
   private readonly onData = (chunk: Buffer): void => {
+    this.dataEvents++;
     this.received += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -687,6 +691,9 @@ export class RawRdpClient {
   onSlowPathFrame: ((frame: Buffer) => void) | undefined;
   /** Bytes of the fast-path frames since the last complete bitmap update. */
   private bytesSinceUpdate = 0;
+  /** Socket reads so far, and the record of the last Orders update with the read it came in. */
+  private dataEvents = 0;
+  private ordersRecord: { record: UpdateRecord; event: number } | undefined;
 
   private constructor(readonly socket: Socket) {
     this.stream = socket;
@@ -795,10 +802,28 @@ export class RawRdpClient {
         this.onSurfaceCommands(data);
         continue;
       }
-      if (updateCode !== FASTPATH_UPDATETYPE_BITMAP) continue; // bitmaps and surface commands only
+      if (updateCode === FASTPATH_UPDATETYPE_ORDERS) {
+        // Drawing orders [2.2.9.1.2.1.2] (numberOrders, then orders; not decoded): an update of
+        // their own, unless bitmaps follow in the same read (then one update with them).
+        const record = { us: nowUs(), bytes: this.bytesSinceUpdate, rects: data.readUInt16LE(0), pixels: 0 };
+        this.records?.push(record);
+        this.ordersRecord = { record, event: this.dataEvents };
+        this.bytesSinceUpdate = 0;
+        continue;
+      }
+      if (updateCode !== FASTPATH_UPDATETYPE_BITMAP) continue; // bitmaps, orders and surface commands only
       const pixels = bitmapUpdatePixels(data);
       this.bitmapPixels += pixels;
-      this.records?.push({ us: nowUs(), bytes: this.bytesSinceUpdate, rects: data.readUInt16LE(2), pixels });
+      const withOrders = this.ordersRecord?.event === this.dataEvents ? this.ordersRecord.record : undefined;
+      this.ordersRecord = undefined;
+      if (withOrders) {
+        withOrders.us = nowUs();
+        withOrders.bytes += this.bytesSinceUpdate;
+        withOrders.rects += data.readUInt16LE(2);
+        withOrders.pixels += pixels;
+      } else {
+        this.records?.push({ us: nowUs(), bytes: this.bytesSinceUpdate, rects: data.readUInt16LE(2), pixels });
+      }
       this.bytesSinceUpdate = 0;
     }
   }
@@ -1008,8 +1033,8 @@ export class RawRdpClient {
 
   /** Confirm Active, then Synchronize, Control Cooperate, Control Request Control, Font List; reads up to the Font Map. */
   /** With `remoteFx`, the Confirm Active offers RemoteFX surface commands (see confirmActivePdu). */
-  async confirmAndFinalize(bpp = 32, o: { remoteFx?: boolean; scrBlt?: boolean } = {}): Promise<void> {
-    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp, remoteFx: o.remoteFx, scrBlt: o.scrBlt }));
+  async confirmAndFinalize(bpp = 32, o: { remoteFx?: boolean; orders?: boolean } = {}): Promise<void> {
+    this.sendOnIoChannel(confirmActivePdu({ shareId: this.shareId, userId: this.userId, ...this.desktop, bpp, remoteFx: o.remoteFx, orders: o.orders }));
     this.sendShareData(PduType2.SYNCHRONIZE, cat(u16le(1) /* SYNCMSGTYPE_SYNC */, u16le(SERVER_CHANNEL_ID) /* targetUser */));
     const control = (action: number) => cat(u16le(action), u16le(0) /* grantId */, u32le(0) /* controlId */);
     this.sendShareData(PduType2.CONTROL, control(4)); // CTRLACTION_COOPERATE
@@ -1033,7 +1058,7 @@ export class RawRdpClient {
    * update counting (recordUpdates, `surface`) counts as updates too.
    */
   async activate(
-    o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number; remoteFx?: boolean; scrBlt?: boolean } = {},
+    o: { userName?: string; password?: string; bpp?: 16 | 24 | 32; channels?: string[]; compression?: number; earlyCapabilityFlags?: number; remoteFx?: boolean; orders?: boolean } = {},
   ): Promise<void> {
     const channels = o.channels ?? [];
     await this.negotiate();
@@ -1045,7 +1070,7 @@ export class RawRdpClient {
     if (o.compression !== undefined) this.mppc = new BulkReceiver();
     this.sendOnIoChannel(clientInfoPdu({ userName: o.userName ?? 'raw-rdp', password: o.password ?? 'secret', compression: o.compression }));
     await this.readLicenseAndDemandActive();
-    await this.confirmAndFinalize(o.bpp, { remoteFx: o.remoteFx, scrBlt: o.scrBlt });
+    await this.confirmAndFinalize(o.bpp, { remoteFx: o.remoteFx, orders: o.orders });
   }
 
   /**
