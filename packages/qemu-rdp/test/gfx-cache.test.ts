@@ -266,6 +266,21 @@ describe('GfxOutput with the bitmap cache', () => {
     expect(h.output.totals).toMatchObject({ cacheHits: 48, cacheStores: 24, planarTiles: 24 });
   });
 
+  it('a picture seen before comes from the cache even when its damage arrives in bands off the 64×64 grid', () => {
+    const h = harness();
+    const a = pictureA(256, 192);
+    const b = pictureB(256, 192);
+    h.send(a);
+    h.send(b);
+    // The guest still writing picture A: rows 0..39, then 40..191 (bands a guest's write makes).
+    const top = h.send(a, [{ x: 0, y: 0, w: 256, h: 40 }]);
+    const rest = h.send(a, [{ x: 0, y: 40, w: 256, h: 152 }]);
+    // The tiles of grid rows 1 and 2 lie wholly inside the second band: from the cache.
+    expect(top.cacheHits).toBe(0);
+    expect(rest.cacheHits).toBe(8);
+    expect(h.client.surface).toEqual(pixelsOf(a));
+  });
+
   it('the same tile twice in one frame: drawn, cached, then copied from the cache', () => {
     const h = harness();
     const src = frame(128, 64, (x, y) => (x % 64) * 3 + y * 1000);

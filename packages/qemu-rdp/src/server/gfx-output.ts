@@ -7,9 +7,8 @@
 // change deletes the surface, resets the graphics to the new size and creates a new surface —
 // no deactivation-reactivation. Pure: messages go out through `send`, no socket here.
 import { createHash } from 'node:crypto';
-import type { CopyRect, Rect } from '@vdi-sidecar/display-core';
+import { solidColor, type CopyRect, type Rect } from '@vdi-sidecar/display-core';
 import { encodePlanar } from '../codec/planar.js';
-import { bgrxWords } from '../codec/uncompressed.js';
 import { DEFAULT_QUANT, encodeFrameMessages, encodeHeaderMessages, encodeTileAt, type TileQuant } from '../codec/remotefx/index.js';
 import {
   capSetFlags,
@@ -358,14 +357,19 @@ export class GfxOutput {
     let cacheHits = 0;
     let cacheStores = 0;
     const cache = this.cache;
-    const words = bgrxWords(src.data, src.stride);
+    // Tiles follow the 64×64 grid of the surface, whatever the rectangle's corner: a picture
+    // seen before then falls into the same tiles (cache hits) even when its damage arrives in
+    // bands that start elsewhere, e.g. while the guest is still writing it.
+    const gridAfter = (v: number) => (Math.floor(v / GFX_TILE_SIZE) + 1) * GFX_TILE_SIZE;
     for (const r of rects) {
-      for (let y = r.y; y < r.y + r.h; y += GFX_TILE_SIZE) {
-        for (let x = r.x; x < r.x + r.w; x += GFX_TILE_SIZE) {
-          const w = Math.min(GFX_TILE_SIZE, r.x + r.w - x);
-          const h = Math.min(GFX_TILE_SIZE, r.y + r.h - y);
+      for (let y = r.y; y < r.y + r.h; y = gridAfter(y)) {
+        for (let x = r.x; x < r.x + r.w; x = gridAfter(x)) {
+          const w = Math.min(gridAfter(x), r.x + r.w) - x;
+          const h = Math.min(gridAfter(y), r.y + r.h) - y;
           const dest = { left: x, top: y, right: x + w, bottom: y + h };
-          const color = words ? solidColor(words, src.stride >> 2, x, y, w, h) : undefined;
+          // The X byte of B,G,R,X is no part of the colour (SOLIDFILL's is B, G, R, XA).
+          const pixel = solidColor(src.data, src.stride, { x, y, w, h });
+          const color = pixel === undefined ? undefined : pixel & 0xffffff;
           if (color !== undefined) {
             let list = solids.get(color);
             if (!list) solids.set(color, (list = []));
@@ -498,16 +502,6 @@ class MessageBatch {
 function copyInside(copy: CopyRect, width: number, height: number): boolean {
   const inside = (x: number, y: number) => x >= 0 && y >= 0 && x + copy.w <= width && y + copy.h <= height;
   return copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
-}
-
-/** The tile's colour as 0xRRGGBB when all its pixels have it (the X byte ignored), else undefined. */
-export function solidColor(words: Uint32Array, stride32: number, x: number, y: number, w: number, h: number): number | undefined {
-  const first = words[y * stride32 + x]! & 0xffffff;
-  for (let row = y; row < y + h; row++) {
-    let i = row * stride32 + x;
-    for (const end = i + w; i < end; i++) if ((words[i]! & 0xffffff) !== first) return undefined;
-  }
-  return first;
 }
 
 /**
