@@ -10,8 +10,13 @@ import { solidColor, type CopyRect, type Rect } from './damage.js';
 export const MIN_SCROLL_ROWS = 32;
 /** Rows of the changed area tried as anchors for the search. */
 const SAMPLE_ROWS = 8;
-/** Offsets at which one anchor row is found again that are followed up (nearest first). */
-const CANDIDATES_PER_SAMPLE = 24;
+/**
+ * Offsets at which one anchor row is found again that are followed up (nearest first). Text
+ * repeats (the same glyph rows on many lines), so the real distance may come after many others.
+ */
+const CANDIDATES_PER_SAMPLE = 128;
+/** Row comparisons one search may make, per row of the changed area: bounds the worst case. */
+const COMPARISONS_PER_ROW = 48;
 /** How far below a sample point an anchor row (not of one colour) is looked for. */
 const ANCHOR_SEARCH_ROWS = 32;
 
@@ -57,8 +62,10 @@ export function findVerticalScroll(
   const rowBytes = (x1 - x0) * 4;
   const newStart = (y: number): number => (y - area.y) * incomingStride + (x0 - area.x) * 4;
   const oldStart = (y: number): number => y * frameStride + x0 * 4;
+  let budget = COMPARISONS_PER_ROW * (y1 - y0);
   // New row y equals old row y + dy (both over the bounding box's columns).
   const same = (y: number, dy: number): boolean => {
+    budget--;
     const n = newStart(y);
     const o = oldStart(y + dy);
     return incoming.compare(frame, o, o + rowBytes, n, n + rowBytes) === 0;
@@ -76,7 +83,7 @@ export function findVerticalScroll(
     if (s === limit) continue;
     let candidates = 0;
     // The rows a band scrolled in from changed too: the source lies within the changed area.
-    for (let d = 1; d < y1 - y0 && candidates < CANDIDATES_PER_SAMPLE; d++) {
+    for (let d = 1; d < y1 - y0 && candidates < CANDIDATES_PER_SAMPLE && budget > 0; d++) {
       for (let dy = d; dy >= -d; dy -= 2 * d) {
         if (s + dy < y0 || s + dy >= y1 || !same(s, dy)) continue;
         candidates++;
@@ -88,7 +95,7 @@ export function findVerticalScroll(
       }
     }
     // Half the area moving together is the scroll; stop looking.
-    if (best && best.bottom - best.top >= Math.max(MIN_SCROLL_ROWS, (y1 - y0) / 2)) break;
+    if (budget <= 0 || (best && best.bottom - best.top >= Math.max(MIN_SCROLL_ROWS, (y1 - y0) / 2))) break;
   }
   if (!best || best.bottom - best.top < MIN_SCROLL_ROWS) return undefined;
 

@@ -90,6 +90,32 @@ describe('findVerticalScroll', () => {
     expect(applied(prev, next, found!.copy, found!.rest).equals(next)).toBe(true);
   });
 
+  it('finds a long scroll of text that repeats (seq output: the same glyph rows on many lines)', () => {
+    // A 32-pixel column of 48 text lines drawn from 3 variants, scrolled by 20 lines.
+    const w = 32;
+    const h = 768;
+    const stride = w * 4;
+    const rnd = random(77);
+    const variants = [1, 2, 3].map((seed) => {
+      const g = random(seed);
+      return Array.from({ length: 16 * w }, (_, i) => (i >= 2 * w && i < 14 * w && g() < 0.4 ? 0x00c0c0c0 : 0));
+    });
+    const lines = Array.from({ length: 48 + 20 }, () => Math.floor(rnd() * 3));
+    const draw = (first: number): Buffer => {
+      const buf = Buffer.alloc(stride * h);
+      for (let line = 0; line < 48; line++) variants[lines[first + line]!]!.forEach((v, i) => buf.writeUInt32LE(v, line * 16 * stride + i * 4));
+      return buf;
+    };
+    const prev = draw(0);
+    const next = draw(20);
+    const area = { x: 0, y: 0, w, h };
+    const changed = compareRect(prev, stride, next, stride, area);
+    const found = findVerticalScroll(prev, stride, h, next, stride, area, changed);
+    expect(found).toBeDefined();
+    expect(found!.copy.srcY - found!.copy.y).toBe(20 * 16);
+    expect(found!.copy.h).toBeGreaterThanOrEqual(28 * 16 - 32);
+  });
+
   it('finds nothing in a picture that did not move, nor in changes too short to be worth a copy', () => {
     const rnd = random(3);
     const prev = consoleScreen(lines);
