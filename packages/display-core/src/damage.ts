@@ -576,6 +576,12 @@ export interface CopyRect extends Rect {
   srcY: number;
 }
 
+/** Whether the copy is non-empty and its source and destination both lie inside a width×height frame. */
+export function copyInside(copy: CopyRect, width: number, height: number): boolean {
+  const inside = (x: number, y: number) => Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x + copy.w <= width && y + copy.h <= height;
+  return Number.isInteger(copy.w) && Number.isInteger(copy.h) && copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
+}
+
 /** One consumer's view of a DamageTracker. */
 export interface DamageConsumer {
   /**
@@ -744,11 +750,10 @@ export class DamageTracker extends EventEmitter<DamageTrackerEvents> {
    * copy's destination as damage.
    */
   addCopy(copy: CopyRect, damage: readonly Rect[]): void {
-    const dst = clipRect(copy, this.w, this.h);
-    const src = clipRect({ x: copy.srcX, y: copy.srcY, w: copy.w, h: copy.h }, this.w, this.h);
-    if (!dst || !src || dst.w !== copy.w || dst.h !== copy.h || src.w !== copy.w || src.h !== copy.h) {
+    if (!copyInside(copy, this.w, this.h)) {
       throw new RangeError(`copy ${copy.w}x${copy.h} from +${copy.srcX}+${copy.srcY} to +${copy.x}+${copy.y} leaves the ${this.w}x${this.h} frame`);
     }
+    const dst: Rect = { x: copy.x, y: copy.y, w: copy.w, h: copy.h };
     const rest: Rect[] = [];
     for (const r of damage) {
       const clipped = clipRect(r, this.w, this.h);

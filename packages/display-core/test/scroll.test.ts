@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { compareRect, DamageTracker, type CopyRect, type Rect } from '../src/damage.js';
+import { compareRect, copyInside, DamageTracker, type CopyRect, type Rect } from '../src/damage.js';
 import { Framebuffer } from '../src/framebuffer.js';
 import { PIXMAN_x8r8g8b8 } from '../src/pixel-format.js';
 import { findVerticalScroll, MIN_SCROLL_ROWS } from '../src/scroll.js';
@@ -242,5 +242,16 @@ describe('Framebuffer with a consumer that takes copies', () => {
     expect(fb.stats.copies).toBe(0);
     expect(consumer.takeCopy()).toBeUndefined();
     expect(consumer.take().length).toBeGreaterThan(0);
+  });
+});
+
+describe('copyInside', () => {
+  it('needs a non-empty copy whose source and destination both lie in the frame', () => {
+    const copy: CopyRect = { x: 0, y: 0, w: 64, h: 160, srcX: 0, srcY: 16 };
+    expect(copyInside(copy, 64, 176)).toBe(true);
+    expect(copyInside(copy, 64, 175)).toBe(false);
+    expect(copyInside({ ...copy, x: -1 }, 128, 256)).toBe(false);
+    expect(copyInside({ ...copy, w: 0 }, 128, 256)).toBe(false);
+    expect(copyInside({ ...copy, srcX: 0.5 }, 128, 256)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
 // change deletes the surface, resets the graphics to the new size and creates a new surface —
 // no deactivation-reactivation. Pure: messages go out through `send`, no socket here.
 import { createHash } from 'node:crypto';
-import { solidColor, type CopyRect, type Rect } from '@vdi-sidecar/display-core';
+import { copyInside, solidColor, type CopyRect, type Rect } from '@vdi-sidecar/display-core';
 import { encodePlanar } from '../codec/planar.js';
 import { DEFAULT_QUANT, encodeFrameMessages, encodeHeaderMessages, encodeTileAt, type TileQuant } from '../codec/remotefx/index.js';
 import {
@@ -496,12 +496,6 @@ class MessageBatch {
     this.bytes += message.length;
     this.send(message);
   }
-}
-
-/** The copy's source and destination are non-empty and lie inside a `width`×`height` surface. */
-function copyInside(copy: CopyRect, width: number, height: number): boolean {
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x + copy.w <= width && y + copy.h <= height;
-  return copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { decodeLockModifiers, StallWatch, type CopyRect, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
+import { copyInside, decodeLockModifiers, StallWatch, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
 import { CompressionType, MppcCompressor, XcrushCompressor, type BulkCompressor, type BulkPacket } from '../bulk/index.js';
 import { isBitmapBpp } from '../codec/index.js';
 import {
@@ -690,7 +690,7 @@ export class RdpSession {
     const copy = this.remoteFx ? undefined : this.damage.takeCopy();
     const rects: Rect[] = this.damage.take();
     const orders: Buffer[] = [];
-    if (copy && copyInside(copy, this.sizeSent)) {
+    if (copy && copyInside(copy, this.sizeSent.width, this.sizeSent.height)) {
       orders.push(encodeScrBltOrder({ left: copy.x, top: copy.y, width: copy.w, height: copy.h, srcX: copy.srcX, srcY: copy.srcY }));
       this.host.metrics?.encoded('scrblt', 0);
     } else if (copy) {
@@ -787,12 +787,6 @@ class TimedBulkCompressor implements BulkCompressor {
     this.seconds += Number(process.hrtime.bigint() - started) / 1e9;
     return packet;
   }
-}
-
-/** The copy's source and destination are non-empty and lie inside the desktop the client was given. */
-function copyInside(copy: CopyRect, desktop: { width: number; height: number }): boolean {
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x + copy.w <= desktop.width && y + copy.h <= desktop.height;
-  return copy.w > 0 && copy.h > 0 && inside(copy.x, copy.y) && inside(copy.srcX, copy.srcY);
 }
 
 /** The session's colour depth from the client core data (2.2.1.3.2): 32 if wanted and offered. */
