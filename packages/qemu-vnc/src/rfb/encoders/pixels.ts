@@ -22,6 +22,10 @@ export function readPixelValues(bytes: Buffer, pf: PixelFormat): Uint32Array {
     for (let i = 0; i < count; i++) values[i] = bytes[i] & mask;
   } else if (size === 2) {
     for (let i = 0; i < count; i++) values[i] = (pf.bigEndian ? bytes.readUInt16BE(i * 2) : bytes.readUInt16LE(i * 2)) & mask;
+  } else if (!pf.bigEndian && bytes.byteOffset % 4 === 0) {
+    // The common case (little-endian 32-bit, aligned): the bytes as words, masked.
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, count);
+    for (let i = 0; i < count; i++) values[i] = words[i] & mask;
   } else {
     for (let i = 0; i < count; i++) values[i] = (pf.bigEndian ? bytes.readUInt32BE(i * 4) : bytes.readUInt32LE(i * 4)) & mask;
   }
@@ -44,16 +48,20 @@ export interface Palette {
 export function buildPalette(values: Uint32Array, maxColours: number): Palette | undefined {
   const counts = new Map<number, number>();
   const firstSeen = new Map<number, number>();
-  for (let i = 0; i < values.length; i++) {
+  // Counted a run at a time: screens are mostly runs, and a Map lookup per pixel is the cost.
+  for (let i = 0; i < values.length; ) {
     const v = values[i];
+    let j = i + 1;
+    while (j < values.length && values[j] === v) j++;
     const n = counts.get(v);
     if (n === undefined) {
       if (counts.size >= maxColours) return undefined;
-      counts.set(v, 1);
+      counts.set(v, j - i);
       firstSeen.set(v, i);
     } else {
-      counts.set(v, n + 1);
+      counts.set(v, n + j - i);
     }
+    i = j;
   }
   // Map iteration follows insertion order, and sort is stable: ties keep first appearance.
   const colours = [...counts.keys()].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0));

@@ -184,11 +184,19 @@ function writePacked(
   writer.u8(n); // subencoding = palette size
   for (const first of palette.first) writer.bytes(cpixelAt(first));
   const bits = packedBits(n);
+  // The last colour's index, kept: neighbouring pixels mostly share it.
+  let last = values[0];
+  let lastIndex = palette.index.get(last) ?? 0;
   for (let row = 0; row < h; row++) {
     let byte = 0;
     let filled = 0;
     for (let col = 0; col < w; col++) {
-      byte = (byte << bits) | (palette.index.get(values[row * w + col]) ?? 0);
+      const v = values[row * w + col];
+      if (v !== last) {
+        last = v;
+        lastIndex = palette.index.get(v) ?? 0;
+      }
+      byte = (byte << bits) | lastIndex;
       filled += bits;
       if (filled === 8) {
         writer.u8(byte);
