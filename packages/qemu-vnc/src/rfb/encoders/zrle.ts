@@ -4,7 +4,7 @@
 // Pixels are CPIXELs: 3 bytes when a 32-bit format's colour bits fit in three of them.
 // Each tile takes the smallest subencoding, computed exactly, as QEMU's
 // ui/vnc-enc-zrle.c.inc estimates and compares them.
-import { convertRect, cpixelSize, encodeCPixels } from '@vdi-sidecar/display-core';
+import { convertRect, cpixelSize, encodeCPixels, type PixelFormat } from '@vdi-sidecar/display-core';
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { ByteWriter } from './byte-writer.js';
@@ -68,7 +68,7 @@ export class ZrleEncoder implements RectEncoder {
       for (let tx = 0; tx < w; tx += TILE) {
         const tw = Math.min(TILE, w - tx);
         const pixels = convertRect(fb.data, fb.stride, x + tx, y + ty, tw, th, pf);
-        encodeTile(writer, readPixelValues(pixels, pf), encodeCPixels(pixels, pf), cpixel, tw, th);
+        encodeTile(writer, readPixelValues(pixels, pf), tileCPixels(pixels, pf), cpixel, tw, th);
       }
     }
     const compressed = await this.stream.compress(writer.view(), zlibLevelFor(opts.compressLevel));
@@ -85,6 +85,24 @@ export class ZrleEncoder implements RectEncoder {
   close(): void {
     this.stream.close();
   }
+}
+
+/**
+ * A tile's CPIXELs, made only when asked: all of them for raw and plain RLE, one at a time for
+ * palette entries (most tiles are solid or palette tiles).
+ */
+interface TileCPixels {
+  all(): Buffer;
+  at(i: number): Buffer;
+}
+
+function tileCPixels(pixels: Buffer, pf: PixelFormat): TileCPixels {
+  const size = pf.bitsPerPixel >> 3;
+  let all: Buffer | undefined;
+  return {
+    all: () => (all ??= encodeCPixels(pixels, pf)),
+    at: (i) => encodeCPixels(pixels.subarray(i * size, (i + 1) * size), pf),
+  };
 }
 
 /** Runs of equal pixels in tile order; runs continue from one row into the next. */
@@ -105,12 +123,12 @@ function findRuns(values: Uint32Array): { starts: number[]; lengths: number[] } 
 function encodeTile(
   writer: ByteWriter,
   values: Uint32Array,
-  cpixels: Buffer,
+  cpixels: TileCPixels,
   cpixel: number,
   w: number,
   h: number,
 ): void {
-  const cpixelAt = (i: number): Buffer => cpixels.subarray(i * cpixel, (i + 1) * cpixel);
+  const cpixelAt = cpixels.at;
   const palette = buildPalette(values, MAX_RLE_PALETTE);
   if (palette && palette.colours.length === 1) {
     writer.u8(Subencoding.Solid);
@@ -141,15 +159,17 @@ function encodeTile(
   switch (best) {
     case 'raw':
       writer.u8(Subencoding.Raw);
-      writer.bytes(cpixels);
+      writer.bytes(cpixels.all());
       return;
-    case 'plainRle':
+    case 'plainRle': {
       writer.u8(Subencoding.PlainRle);
+      const all = cpixels.all();
       starts.forEach((start, r) => {
-        writer.bytes(cpixelAt(start)); // CPIXEL pixelValue
+        writer.bytes(all.subarray(start * cpixel, (start + 1) * cpixel)); // CPIXEL pixelValue
         writeRunLength(writer, lengths[r]);
       });
       return;
+    }
     case 'packed':
       writePacked(writer, values, palette as Palette, cpixelAt, w, h);
       return;
