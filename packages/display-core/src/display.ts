@@ -8,6 +8,7 @@ import { socketpair } from './dbus/socketpair.js';
 import { callMethod, dbusErrorName, getAllProperties, sendMethod, unwrapDict } from './dbus/calls.js';
 import { consolePath, IFACE, QEMU_BUS_NAME, VM_PATH } from './dbus/names.js';
 import { serveListener } from './dbus/listener.js';
+import './dbus/usocket-close-guard.js';
 import type { PeerLink } from './dbus/peer-link.js';
 import { Framebuffer } from './framebuffer.js';
 import { PLACEHOLDER_HEIGHT, PLACEHOLDER_WIDTH, renderPlaceholder } from './placeholder.js';

@@ -9,6 +9,7 @@ import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.j
 import { MessageFramer } from './message-framer.js';
 import MessageBusClass from 'dbus-next/lib/bus.js';
 import { USocket } from 'usocket';
+import './usocket-close-guard.js';
 
 const BUS_DRIVER = 'org.freedesktop.DBus';
 
