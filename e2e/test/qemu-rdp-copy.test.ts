@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import { XFreeRdp, Xvfb, ensureQemuRdpBuilt, metricSample, plainPasswordFile, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { QEMU_VERSIONS, startRig, type Rig } from '../src/index.js';
 
@@ -50,13 +50,8 @@ describe.each(QEMU_VERSIONS)('qemu-rdp sends scrolled areas as copies to xfreerd
     expect(result?.code).toBe(0);
   });
 
-  /** Copies the server sent so far with this encoding (0 while the series does not exist). */
-  const copiesSent = async (encoding: string): Promise<number> => {
-    const sample = `vdi_encode_seconds_count{protocol="rdp",encoding="${encoding}"}`;
-    const text = await (await fetch(`${rdp.httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line ? Number(line.slice(sample.length + 1)) : 0;
-  };
+  /** Copies or fills the server sent so far with this encoding (0 while the series does not exist). */
+  const copiesSent = (encoding: string): Promise<number> => metricSample(rdp.httpUrl, `vdi_encode_seconds_count{protocol="rdp",encoding="${encoding}"}`);
 
   it.each(variants)('$name: text scrolling on the console reaches xfreerdp exactly, partly as copies', async ({ tag, args, encoding, pattern }) => {
     await rig.guest.check(`vdi-pattern ${pattern} >/dev/null`);

@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, metricSample, plainPasswordFile, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { RawGfxReceiver, RNS_UD_CS_SUPPORT_DYNVC_GFX_PROTOCOL } from '../src/clients/raw-rdp-gfx.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { QEMU_VERSIONS, startRig, tileCentres, typedLine, waitFor, type Rig } from '../src/index.js';
@@ -68,11 +68,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp graphics pipeline with xfreerdp /gfx on Q
   });
 
   /** One sample of the server's /metrics (0 when the series does not exist yet). */
-  const metric = async (sample: string, server: QemuRdp = rdp): Promise<number> => {
-    const text = await (await fetch(`${server.httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line ? Number(line.slice(sample.length + 1)) : 0;
-  };
+  const metric = (sample: string, server: QemuRdp = rdp): Promise<number> => metricSample(server.httpUrl, sample);
   const encodings = async () => ({
     gfx: await metric('vdi_encode_seconds_count{protocol="rdp",encoding="gfx-planar"}'),
     planar: await metric('vdi_encode_seconds_count{protocol="rdp",encoding="planar"}'),

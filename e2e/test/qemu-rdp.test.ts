@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
+import { RawRdpClient, XFreeRdp, Xvfb, ensureQemuRdpBuilt, metricSample, plainPasswordFile, runQemuRdp, startQemuRdp, type QemuRdp } from '../src/clients/index.js';
 import { expectPictureConverges } from '../src/converge.js';
 import { QEMU_VERSIONS, pixelAt, startRig, tileCentres, typedLine, waitFor, type Rig } from '../src/index.js';
 
@@ -94,11 +94,7 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
   });
 
   /** One sample of the main server's /metrics (0 when the series does not exist yet). */
-  const metric = async (sample: string): Promise<number> => {
-    const text = await (await fetch(`${rdp.httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line ? Number(line.slice(sample.length + 1)) : 0;
-  };
+  const metric = (sample: string): Promise<number> => metricSample(rdp.httpUrl, sample);
   const bulkPackets = (name: string) => metric(`vdi_encode_seconds_count{protocol="rdp",encoding="${name}"}`);
 
   // Bulk compression of the fast-path output (MS-RDPBCGR 3.1.8, MS-RDPEGDI 3.1.8), on top of

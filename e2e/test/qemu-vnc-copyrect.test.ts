@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureQemuVncBuilt, freeVncDisplay, startQemuVnc, TigerVncViewer, Xvfb, type QemuVnc } from '../src/clients/index.js';
+import { ensureQemuVncBuilt, freeVncDisplay, metricSample, startQemuVnc, TigerVncViewer, Xvfb, type QemuVnc } from '../src/clients/index.js';
 import { RawRfbClient } from '../src/clients/raw-rfb.js';
 import { expectPictureConverges } from '../src/converge.js';
 import type { Image } from '../src/images.js';
@@ -145,12 +145,7 @@ describe.each(QEMU_VERSIONS)('qemu-vnc CopyRect on QEMU %s', (qemu) => {
   const log = () => join(rig.artifactsDir, 'clients.log');
 
   /** CopyRect rectangles the server has sent so far, all clients (its /metrics). */
-  const copyRectsSent = async (): Promise<number> => {
-    const sample = 'vdi_encode_seconds_count{protocol="vnc",encoding="copyrect"}';
-    const text = await (await fetch(`${vnc.httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line ? Number(line.slice(sample.length + 1)) : 0;
-  };
+  const copyRectsSent = (): Promise<number> => metricSample(vnc.httpUrl, 'vdi_encode_seconds_count{protocol="vnc",encoding="copyrect"}');
 
   /** A full pattern (no text on it), then console text scrolled fast and then line by line. */
   const scrollTheConsole = async (): Promise<void> => {

@@ -11,6 +11,6 @@ export { plainPasswordFile, selfSignedCert, vncPasswdFile, type CertFiles } from
 export { QEMU_RDP_CLI, QemuRdp, ensureQemuRdpBuilt, runQemuRdp, startQemuRdp, type QemuRdpOptions } from './qemu-rdp.js';
 export { XFreeRdp, type XFreeRdpOptions } from './xfreerdp.js';
 export { X11Viewer } from './x11-viewer.js';
-export { ServerProcess, ensurePackagesBuilt, readableLogLine } from './server-process.js';
+export { ServerProcess, ensurePackagesBuilt, metricSample, readableLogLine } from './server-process.js';
 export { RawRdpClient, type ServerFrame } from './raw-rdp.js';
 export { SidecarInit, VDI_INIT, callHook, descendants, ensureVdiInitBuilt, processAlive, processTable, type InitLine, type ProcEntry, type SidecarInitOptions } from './sidecar-init.js';

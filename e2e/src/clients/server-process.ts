@@ -115,3 +115,15 @@ export class ServerProcess {
   }
 }
 
+
+/**
+ * One sample of a server's Prometheus metrics (`sample` as the /metrics text writes it, e.g.
+ * `vdi_encode_seconds_count{protocol="rdp",encoding="scrblt"}`) at `httpUrl` (its --http), 0
+ * while the series does not exist yet.
+ */
+export async function metricSample(httpUrl: string | undefined, sample: string): Promise<number> {
+  if (!httpUrl) throw new Error(`no --http address to read ${sample} from`);
+  const text = await (await fetch(`${httpUrl}metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}

@@ -1,9 +1,9 @@
 // Primary drawing orders (MS-RDPEGDI 2.2.2.2.1.1) for fast-path Orders updates (MS-RDPBCGR
 // 2.2.9.1.2.1.2, FASTPATH_UPDATETYPE_ORDERS): this server sends ScrBlt (2.2.2.2.1.1.2.7), a
 // screen-to-screen copy, for content the guest scrolled, and OpaqueRect (2.2.2.2.1.1.2.5) for
-// areas of one colour. Every order is sent complete — all
-// fields present, TS_TYPE_CHANGE, no bounds, no delta coordinates — so nothing depends on the
-// client's order state from earlier orders. All integers are little-endian.
+// areas of one colour. Every order is sent complete — all fields present, TS_TYPE_CHANGE, no
+// bounds, no delta coordinates — so nothing depends on the client's order state from earlier
+// orders. All integers are little-endian.
 import { OrderFlags } from './capabilities.js';
 import { WriteCursor } from './cursor.js';
 

@@ -36,6 +36,8 @@ export class BitmapUpdateEncoder {
   readonly codecName: BitmapCodecName;
   /** OpaqueRect orders sent so far (solidFills), for metrics. */
   opaqueRects = 0;
+  /** Tiles of one colour are filled: the client takes OpaqueRect, and the colour is plain R, G, B. */
+  private readonly fillsSolidTiles: boolean;
 
   constructor(
     private readonly session: BitmapSession,
@@ -47,8 +49,9 @@ export class BitmapUpdateEncoder {
      * The client takes OpaqueRect orders: tiles of one colour are filled rather than sent as
      * bitmaps. Only at 24 and 32 bpp, where the order's colour is plain red, green and blue.
      */
-    private readonly solidFills = false,
+    solidFills = false,
   ) {
+    this.fillsSolidTiles = solidFills && session.bpp >= 24;
     const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
     this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
     this.codecName = selectBitmapCodec(session).name;
@@ -64,7 +67,7 @@ export class BitmapUpdateEncoder {
     const fills: Fill[] = [];
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
-        const color = this.solidFills && this.session.bpp >= 24 ? solidColor(fb.data, fb.stride, t) : undefined;
+        const color = this.fillsSolidTiles ? solidColor(fb.data, fb.stride, t) : undefined;
         if (color !== undefined) {
           addFill(fills, { ...t, color });
           continue;
@@ -116,17 +119,19 @@ function addFill(fills: Fill[], t: Fill): void {
 function joinDown(fills: readonly Fill[]): Fill[] {
   const byBottom = new Map<string, Fill>();
   const out: Fill[] = [];
+  // A fill is found by its columns, colour and the row just below it.
+  const key = (f: Fill, bottom: number) => `${f.x},${f.w},${f.color},${bottom}`;
   for (const f of fills) {
-    const above = byBottom.get(`${f.x},${f.w},${f.color},${f.y}`);
+    const above = byBottom.get(key(f, f.y));
     if (above) {
-      byBottom.delete(`${f.x},${f.w},${f.color},${f.y}`);
+      byBottom.delete(key(f, f.y));
       above.h += f.h;
-      byBottom.set(`${f.x},${f.w},${f.color},${above.y + above.h}`, above);
+      byBottom.set(key(above, above.y + above.h), above);
       continue;
     }
     const copy = { ...f };
     out.push(copy);
-    byBottom.set(`${f.x},${f.w},${f.color},${f.y + f.h}`, copy);
+    byBottom.set(key(copy, f.y + f.h), copy);
   }
   return out;
 }
