@@ -117,6 +117,19 @@ describe.each(QEMU_VERSIONS)('clipboard through display-core and a guest agent o
     expect(errors).toEqual([]);
   });
 
+  it('keeps the registration when the listener is registered anew with the same QEMU', async () => {
+    // QEMU keeps its clipboard peer across a new display listener; Registering again would
+    // be refused ("Clipboard peer already registered!") and leave the clipboard dead.
+    const attached = new Promise<void>((resolve) => display.once('attached', () => resolve()));
+    display.reattach('test: a new listener');
+    await attached;
+    const fromHost = 'after a new listener, from display-core: ✓';
+    expect(await hostOffers(fromHost)).toBe(fromHost);
+    const fromGuest = 'after a new listener, from the guest: ✓';
+    expect(await guestOffers(shellQuote(fromGuest), fromGuest)).toBe(fromGuest);
+    expect(errors).toEqual([]);
+  });
+
   it('keeps working after display-core reconnects (QEMU then resets serials and the agent link)', async () => {
     const resets = Number((await agentState()).get('resets'));
     clipboard.close();

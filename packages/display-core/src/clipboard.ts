@@ -64,7 +64,12 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   private unexport: (() => void) | undefined;
   private readonly onDemand: boolean;
   private holders = 0;
-  private registered = false;
+  /**
+   * Where QEMU has us as its clipboard peer. QEMU keeps a peer until it unregisters or leaves
+   * the bus, so this outlives a detach: re-attaching to the same QEMU (a listener registered
+   * anew) must not Register again, which QEMU would refuse as "already registered".
+   */
+  private registration: { bus: MessageBus; owner: string } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Set once a failed registration was reported, so retries do not repeat it. */
   private reportedFailure = false;
@@ -77,9 +82,6 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
     this.onDemand = options.onDemand ?? false;
     display.on('attached', () => {
       if (this.wanted()) void this.register();
-    });
-    display.on('detached', () => {
-      this.registered = false;
     });
     if (display.vm && this.wanted()) void this.register();
   }
@@ -104,7 +106,7 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   /** Offers `text` to the guest as the content of `selection`. */
   async setText(text: string, selection = ClipboardSelection.Clipboard): Promise<void> {
     this.ours.set(selection, Buffer.from(text, 'utf8'));
-    if (!this.registered) await this.register();
+    if (!this.isRegistered()) await this.register();
     const { bus, owner } = this.target();
     this.serial++;
     await callMethod(bus, {
@@ -132,6 +134,11 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
     return { bus, owner };
   }
 
+  private isRegistered(): boolean {
+    const r = this.registration;
+    return r !== undefined && r.bus === this.display.busConnection && r.owner === this.display.vm?.owner;
+  }
+
   private wanted(): boolean {
     return !this.onDemand || this.holders > 0;
   }
@@ -139,7 +146,11 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   private async register(): Promise<void> {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.registered = false;
+    if (this.isRegistered()) {
+      this.reportedFailure = false;
+      return;
+    }
+    this.registration = undefined;
     try {
       const { bus, owner } = this.target();
       if (this.exportedOn !== bus) {
@@ -171,12 +182,12 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
       }
       this.serial = 0;
       await callMethod(bus, { destination: owner, path: CLIPBOARD_PATH, interface: IFACE.clipboard, member: 'Register' });
+      this.registration = { bus, owner };
       if (!this.wanted()) {
         // Released while the call was on its way.
         await this.unregister();
         return;
       }
-      this.registered = true;
       this.reportedFailure = false;
       this.emit('registered');
       // What the guest copied before we registered: QEMU keeps it, but tells only the peer
@@ -197,11 +208,12 @@ export class ClipboardPeer extends EventEmitter<ClipboardEvents> {
   private async unregister(): Promise<void> {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (!this.registered) return;
-    this.registered = false;
+    const r = this.registration;
+    if (!r) return;
+    this.registration = undefined;
     try {
-      const { bus, owner } = this.target();
-      await callMethod(bus, { destination: owner, path: CLIPBOARD_PATH, interface: IFACE.clipboard, member: 'Unregister' });
+      // Where we registered, even while detached: that QEMU may still be there.
+      await callMethod(r.bus, { destination: r.owner, path: CLIPBOARD_PATH, interface: IFACE.clipboard, member: 'Unregister' });
     } catch {
       // The VM or the bus went away: nothing is registered any more.
     }

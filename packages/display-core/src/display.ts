@@ -283,6 +283,14 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
     });
   }
 
+  /**
+   * Drops the listener and registers a new one with the same VM (what the display does by
+   * itself when its listener falls out of step with the console).
+   */
+  reattach(reason: string): void {
+    this.detach(reason);
+  }
+
   /** The bus connection, for library parts that talk to other QEMU objects (clipboard, audio). */
   get busConnection(): MessageBus | undefined {
     return this.bus;
@@ -499,7 +507,7 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
       const fb = this.framebuffer;
       if (!a || (fb.width === a.console.width && fb.height === a.console.height)) return;
       this.log('warn', `the screen is ${fb.width}x${fb.height} but the console is ${a.console.width}x${a.console.height}: registering the listener again`);
-      this.detach('listener out of step with the console');
+      this.reattach('listener out of step with the console');
     }, SIZE_CHECK_DELAY_MS);
     this.sizeCheckTimer.unref();
   }
