@@ -7,7 +7,7 @@ import { compareRect, DamageTracker, type Rect } from './damage.js';
 import { findVerticalScroll } from './scroll.js';
 import { copyToBgrx, isPixmanFormatSupported, PIXMAN_A8R8G8B8 } from './pixman-format.js';
 import { PIXMAN_x8r8g8b8 } from './pixel-format.js';
-import type { ListenerSink } from './dbus/listener.js';
+import { DMABUF_REFUSAL, type ListenerSink } from './dbus/listener.js';
 
 export interface Cursor {
   width: number;
@@ -124,10 +124,7 @@ export class Framebuffer extends EventEmitter<FramebufferEvents> implements List
   }
 
   dmabufOffered(): void {
-    this.emit(
-      'error',
-      'QEMU offers its screen as a DMABUF (OpenGL scanout), which a remote server cannot read: start QEMU with -display dbus,gl=off',
-    );
+    this.emit('error', DMABUF_REFUSAL);
   }
 
   /** Forgets the screen (the VM left); consumers see a resize when the next one arrives. */

@@ -1,5 +1,6 @@
 // The org.qemu.Display1.Listener object we serve to QEMU on a peer link
 // (Console.RegisterListener). QEMU pushes the console's pixels and cursor through it.
+import { closeSync } from 'node:fs';
 import { openPeerLink, type PeerLink } from './peer-link.js';
 import { exportObject } from './exported-object.js';
 import { IFACE, LISTENER_PATH } from './names.js';
@@ -34,6 +35,10 @@ const introspection = (withMap: boolean) => `<node>
 
 const num = (v: unknown) => Number(v);
 
+/** What a GL (DMABUF) scanout gets: an error reply to QEMU and this line in our log. */
+export const DMABUF_REFUSAL =
+  'QEMU offers its screen as a DMABUF (OpenGL scanout), which a remote server cannot read: start QEMU with -display dbus,gl=off';
+
 /**
  * Serves a Listener on `fd` (our end of the socketpair whose other end went to QEMU).
  * The object is exported before authentication starts: right after it QEMU blocks on
@@ -58,8 +63,15 @@ export function serveListener(
         Disable: () => sink.disable(),
         MouseSet: (b) => sink.mouseSet(num(b[0]), num(b[1]), num(b[2]) !== 0),
         CursorDefine: (b) => sink.cursorDefine(num(b[0]), num(b[1]), num(b[2]), num(b[3]), b[4] as Buffer),
-        ScanoutDMABUF: () => sink.dmabufOffered(),
-        UpdateDMABUF: () => undefined,
+        ScanoutDMABUF: (b) => {
+          // The buffer's fd came with the call and is ours to close.
+          closeSync(num(b[0]));
+          sink.dmabufOffered();
+          throw new Error(DMABUF_REFUSAL);
+        },
+        UpdateDMABUF: () => {
+          throw new Error(DMABUF_REFUSAL);
+        },
       },
       ...(opts.sharedMemory
         ? {

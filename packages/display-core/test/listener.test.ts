@@ -1,0 +1,127 @@
+// The listener we serve to QEMU, driven over a real socketpair by a peer that speaks what
+// QEMU's GDBus end does: server-side authentication (EXTERNAL, unix fds agreed), then method
+// calls carrying file descriptors. QEMU here needs a GPU render node for gl=on, which CI
+// machines lack, so the GL scanout is played by this peer.
+import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { Message } from 'dbus-next';
+import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
+import { USocket } from 'usocket';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DMABUF_REFUSAL, serveListener, type ListenerSink } from '../src/dbus/listener.js';
+import { MessageFramer } from '../src/dbus/message-framer.js';
+import { IFACE, LISTENER_PATH } from '../src/dbus/names.js';
+import { socketpair } from '../src/dbus/socketpair.js';
+
+/** The QEMU end: answers the auth client, then sends calls and collects replies. */
+class QemuSide {
+  readonly replies: Message[] = [];
+  private readonly socket: USocket;
+  private text = '';
+  private authenticated = false;
+  private readonly framer = new MessageFramer();
+  private serial = 0;
+  private onBegin: () => void = () => undefined;
+  /** Resolves once the listener's end has sent BEGIN. */
+  readonly ready = new Promise<void>((resolve) => {
+    this.onBegin = resolve;
+  });
+
+  constructor(fd: number) {
+    this.socket = new USocket({ fd });
+    this.socket.supportsUnixFd = true;
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+
+  call(member: string, signature: string, body: unknown[], fds: number[] = []): void {
+    const msg = new Message({
+      serial: ++this.serial,
+      path: LISTENER_PATH,
+      interface: IFACE.listener,
+      member,
+      signature,
+      body,
+    });
+    const [data] = marshallMessage(msg);
+    this.socket.write({ data, fds });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.authenticated) {
+      this.framer.push(chunk, (raw) => this.replies.push(new Message(messageToJsFmt(raw) as never)));
+      return;
+    }
+    this.text += chunk.toString('latin1');
+    for (let end = this.text.indexOf('\r\n'); end >= 0; end = this.text.indexOf('\r\n')) {
+      const line = this.text.slice(0, end).replace(/^\0/, '');
+      this.text = this.text.slice(end + 2);
+      if (line.startsWith('AUTH EXTERNAL')) this.socket.write('OK 0123456789abcdef0123456789abcdef\r\n');
+      else if (line === 'NEGOTIATE_UNIX_FD') this.socket.write('AGREE_UNIX_FD\r\n');
+      else if (line === 'BEGIN') {
+        this.authenticated = true;
+        this.onBegin();
+      }
+    }
+  }
+}
+
+/** How many of this process's fds are open on `target`. */
+function fdsOpenOn(target: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === target) count++;
+    } catch {
+      // readdir's own fd, gone by now
+    }
+  }
+  return count;
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('listener', () => {
+  const cleanup: Array<() => void> = [];
+  afterEach(() => {
+    for (const fn of cleanup.splice(0)) fn();
+  });
+
+  it('refuses a DMABUF scanout with an error that points at gl=off, and closes the buffer it was given', async () => {
+    const offered: string[] = [];
+    const sink = { dmabufOffered: () => offered.push('dmabuf') } as unknown as ListenerSink;
+    const [ours, theirs] = socketpair();
+    const { link, ready } = serveListener(ours, sink, { sharedMemory: false });
+    const qemu = new QemuSide(theirs);
+    cleanup.push(() => link.close(), () => qemu.close());
+    await ready;
+    await qemu.ready;
+
+    // Any file will do as the buffer: what matters is the fd that travels with the call.
+    const dmabuf = openSync('/dev/null', 'r');
+    const before = fdsOpenOn('/dev/null');
+    qemu.call('ScanoutDMABUF', 'huuuutb', [0, 1024, 768, 4096, 0x34325258, 0n, true], [dmabuf]);
+    await until(() => qemu.replies.length === 1, 'the reply to ScanoutDMABUF');
+    closeSync(dmabuf);
+
+    const reply = qemu.replies[0];
+    expect(reply.type).toBe(3); // ERROR
+    expect(reply.errorName).toBe('org.qemu.Display1.Error.Failed');
+    expect(reply.body).toEqual([DMABUF_REFUSAL]);
+    expect(DMABUF_REFUSAL).toContain('gl=off');
+    expect(offered).toEqual(['dmabuf']);
+    // The copy of the fd that arrived with the call is closed again, as is ours.
+    expect(fdsOpenOn('/dev/null')).toBe(before - 1);
+
+    qemu.call('UpdateDMABUF', 'iiii', [0, 0, 1024, 768]);
+    await until(() => qemu.replies.length === 2, 'the reply to UpdateDMABUF');
+    expect(qemu.replies[1].type).toBe(3);
+    expect(qemu.replies[1].body).toEqual([DMABUF_REFUSAL]);
+  });
+});
