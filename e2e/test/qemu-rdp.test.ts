@@ -63,8 +63,9 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
   const start = (args: string[], password = PASSWORD, server = rdp) =>
     XFreeRdp.start(x, { server: `${server.host}:${server.port}`, username: USER, password, args, log: log() });
 
-  // Every colour depth, with bitmap compression (planar at 32 bpp, interleaved RLE below) and
-  // without (uncompressed bitmaps). All lossless: the picture must be exact.
+  // Every colour depth, with bitmap compression (at 32 bpp planar, or 24 bpp interleaved RLE where
+  // that is smaller; interleaved RLE below) and without (uncompressed bitmaps). All lossless: the
+  // picture must be exact.
   const variants = [32, 24, 16].flatMap((bpp) => [
     { name: `${bpp} bpp compressed`, bpp, compressed: true },
     { name: `${bpp} bpp uncompressed`, bpp, compressed: false },
@@ -95,7 +96,8 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
 
   /** One sample of the main server's /metrics (0 when the series does not exist yet). */
   const metric = (sample: string): Promise<number> => metricSample(rdp.httpUrl, sample);
-  const bulkPackets = (name: string) => metric(`vdi_encode_seconds_count{protocol="rdp",encoding="${name}"}`);
+  /** Updates that used `encoding` (a codec or a bulk compressor), from /metrics. */
+  const encodedWith = (encoding: string) => metric(`vdi_encode_seconds_count{protocol="rdp",encoding="${encoding}"}`);
 
   // Bulk compression of the fast-path output (MS-RDPBCGR 3.1.8, MS-RDPEGDI 3.1.8), on top of
   // planar at 32 bpp: xfreerdp announces it in its Client Info (by default type 3, RDP 6.1: the
@@ -115,8 +117,9 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
     async ({ name, args, bulk, pattern }) => {
       await rig.guest.check(`vdi-pattern ${pattern}`);
       const mark = rdp.mark();
-      const counts = async () => ({ xcrush: await bulkPackets('xcrush'), k64: await bulkPackets('mppc-64k'), k8: await bulkPackets('mppc-8k') });
+      const counts = async () => ({ xcrush: await encodedWith('xcrush'), k64: await encodedWith('mppc-64k'), k8: await encodedWith('mppc-8k') });
       const before = await counts();
+      const interleavedBefore = await encodedWith('interleaved');
       const client = start(['/bpp:32', ...args]);
       try {
         const logged = await rdp.waitForLog(/bulk compression: (\S+) \(([^)]*)\)/, mark);
@@ -132,6 +135,8 @@ describe.each(QEMU_VERSIONS)('qemu-rdp with xfreerdp on QEMU %s', (qemu) => {
         await rig.guest.check(`vdi-pattern ${pattern}`);
         await expectPictureConverges(() => client.picture(), () => rig.screendump(), `xfreerdp-${tag}-again`);
         const after = await counts();
+        // Text and flat tiles went as 24 bpp interleaved RLE, the rest planar, and the picture is exact.
+        expect(await encodedWith('interleaved')).toBeGreaterThan(interleavedBefore);
         // Updates compressed with the expected type, and none with another.
         expect({ xcrush: after.xcrush > before.xcrush, k64: after.k64 > before.k64, k8: after.k8 > before.k8 }).toEqual({
           xcrush: bulk === 'xcrush',

@@ -491,11 +491,12 @@ describe('encodeBitmap', () => {
   });
 
   it('returns the TS_BITMAP_DATA fields', () => {
-    const planar = encodeBitmap(f.buf, f.stride, f.rect, { bpp: 32, compression: true });
+    const gradient = makeFrame(61, 20, IMAGES.gradient(61, 20, 2), 2);
+    const planar = encodeBitmap(gradient.buf, gradient.stride, gradient.rect, { bpp: 32, compression: true });
     expect(planar).toMatchObject({ width: 64, height: 20, bitsPerPixel: 32, compressed: true, codec: 'planar' });
     expect(planar.flags).toBe(BITMAP_COMPRESSION | NO_BITMAP_COMPRESSION_HDR);
     expect(planar.flags).toBe(0x0401);
-    expectSamePixels(crop(decodePlanar(planar.data, 64, 20).pixels, 64, 61, 20), expected(f, 32), 'planar');
+    expectSamePixels(crop(decodePlanar(planar.data, 64, 20).pixels, 64, 61, 20), expected(gradient, 32), 'planar');
 
     const rle = encodeBitmap(f.buf, f.stride, f.rect, { bpp: 16, compression: true });
     expect(rle).toMatchObject({ width: 64, height: 20, bitsPerPixel: 16, compressed: true, flags: 0x0401, codec: 'interleaved' });
@@ -504,6 +505,30 @@ describe('encodeBitmap', () => {
     const raw = encodeBitmap(f.buf, f.stride, f.rect, { bpp: 24, compression: false });
     expect(raw).toMatchObject({ width: 64, height: 20, bitsPerPixel: 24, compressed: false, flags: 0, codec: 'uncompressed' });
     expect(raw.data.length).toBe(64 * 20 * 3);
+  });
+
+  it('at 32 bpp sends text and flat areas as 24 bpp interleaved RLE, smaller than planar and the same pixels', () => {
+    for (const [name, image] of [
+      ['text', IMAGES.text(64, 64, 5)],
+      ['palette3', IMAGES.palette3(64, 64, 5)],
+      ['horizontalLines', IMAGES.horizontalLines(64, 64, 5)],
+    ] as const) {
+      const tile = makeFrame(64, 64, image, 5);
+      const bitmap = encodeBitmap(tile.buf, tile.stride, tile.rect, { bpp: 32, compression: true });
+      expect(bitmap, name).toMatchObject({ bitsPerPixel: 24, compressed: true, flags: 0x0401, codec: 'interleaved' });
+      expect(bitmap.data.length, name).toBeLessThan(encodePlanar(tile.buf, tile.stride, tile.rect).length);
+      expectSamePixels(decodeInterleaved(bitmap.data, 64, 64, 24).pixels, expected(tile, 32), name);
+    }
+    // Where planar is smaller it stays planar.
+    for (const [name, image] of [
+      ['noise', IMAGES.noise(64, 64, 5)],
+      ['gradient', IMAGES.gradient(64, 64, 5)],
+    ] as const) {
+      const tile = makeFrame(64, 64, image, 5);
+      const bitmap = encodeBitmap(tile.buf, tile.stride, tile.rect, { bpp: 32, compression: true });
+      expect(bitmap, name).toMatchObject({ bitsPerPixel: 32, codec: 'planar' });
+      expect(bitmap.data.length, name).toBeLessThanOrEqual(encodeInterleaved(tile.buf, tile.stride, tile.rect, 24).length);
+    }
   });
 
   it('sends noise uncompressed when interleaved RLE would not be smaller', () => {

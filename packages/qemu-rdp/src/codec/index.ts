@@ -106,18 +106,42 @@ export interface EncodedBitmap {
 }
 
 /**
+ * A 32 bpp tile whose 24 bpp interleaved RLE takes less than this many bytes per pixel is sent
+ * so without trying planar: planar spends a control byte per row and colour plane at least, so
+ * on text and flat areas (where interleaved's fill, FG/BG mask and copy-from-above orders give
+ * 0.02–0.1 byte a pixel) it is 5–20 times larger.
+ */
+const INTERLEAVED_GOOD_ENOUGH = 0.25;
+
+/**
  * Encodes `rect` of a BGRX frame (`stride` bytes a row, top-down) for a Bitmap Update. Falls back
- * to an uncompressed bitmap when interleaved RLE would not be smaller. Throws a RangeError when
- * the result exceeds MAX_BITMAP_DATA_LENGTH: split the rectangle (64×64 tiles always fit).
+ * to an uncompressed bitmap when interleaved RLE would not be smaller. In 32 bpp sessions a tile
+ * goes as planar or, when that is smaller, as a 24 bpp interleaved RLE bitmap: TS_BITMAP_DATA
+ * carries each bitmap's own depth (MS-RDPBCGR 2.2.9.1.1.3.1.2.2), and the fourth byte of a BGRX
+ * pixel is padding, so both are lossless. Throws a RangeError when the result exceeds
+ * MAX_BITMAP_DATA_LENGTH: split the rectangle (64×64 tiles always fit).
  */
 export function encodeBitmap(src: Uint8Array, stride: number, rect: BitmapRect, session: BitmapSession): EncodedBitmap {
   let codec = selectBitmapCodec(session);
-  const bpp = session.bpp as BitmapBpp;
+  let bpp = session.bpp as BitmapBpp;
   const width = alignedBitmapWidth(rect.width);
-  let data = codec.encode(src, stride, rect, bpp);
-  if (codec === interleavedCodec && data.length >= width * rect.height * bitmapBytesPerPixel(bpp)) {
-    codec = uncompressedCodec;
+  let data: Buffer;
+  if (codec === planarCodec) {
+    const rle = encodeInterleaved(src, stride, rect, 24);
+    const planar = rle.length < width * rect.height * INTERLEAVED_GOOD_ENOUGH ? undefined : codec.encode(src, stride, rect, bpp);
+    if (planar && planar.length <= rle.length) {
+      data = planar;
+    } else {
+      codec = interleavedCodec;
+      bpp = 24;
+      data = rle;
+    }
+  } else {
     data = codec.encode(src, stride, rect, bpp);
+    if (codec === interleavedCodec && data.length >= width * rect.height * bitmapBytesPerPixel(bpp)) {
+      codec = uncompressedCodec;
+      data = codec.encode(src, stride, rect, bpp);
+    }
   }
   if (data.length > MAX_BITMAP_DATA_LENGTH) {
     throw new RangeError(

@@ -36,6 +36,8 @@ export class BitmapUpdateEncoder {
   readonly codecName: BitmapCodecName;
   /** OpaqueRect orders sent so far (solidFills), for metrics. */
   opaqueRects = 0;
+  /** Bitmaps sent so far by codec (a 32 bpp session mixes planar and interleaved), for metrics. */
+  readonly bitmapsByCodec: Record<BitmapCodecName, number> = { uncompressed: 0, interleaved: 0, planar: 0 };
   /** Tiles of one colour are filled: the client takes OpaqueRect, and the colour is plain R, G, B. */
   private readonly fillsSolidTiles: boolean;
 
@@ -73,6 +75,7 @@ export class BitmapUpdateEncoder {
           continue;
         }
         const b = encodeBitmap(fb.data, fb.stride, { x: t.x, y: t.y, width: t.w, height: t.h }, this.session);
+        this.bitmapsByCodec[b.codec]++;
         bitmaps.push({
           left: t.x,
           top: t.y,

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { copyInside, decodeLockModifiers, StallWatch, type Cursor, type DamageConsumer, type PointerState, type Rect } from '@vdi-sidecar/display-core';
 import { CompressionType, MppcCompressor, XcrushCompressor, type BulkCompressor, type BulkPacket } from '../bulk/index.js';
-import { isBitmapBpp } from '../codec/index.js';
+import { isBitmapBpp, type BitmapCodecName } from '../codec/index.js';
 import {
   ControlAction,
   decodeClientDataPdu,
@@ -701,8 +701,14 @@ export class RdpSession {
     const started = process.hrtime.bigint();
     // RemoteFX is entropy-coded already: bulk compression would only spend time.
     const opaqueRects = this.encoder.opaqueRects;
+    const bitmaps = { ...this.encoder.bitmapsByCodec };
     const frames = this.remoteFx ? this.encodeRemoteFx(this.remoteFx, rects) : this.encoder.encode(fb, rects, this.bulk, orders);
     if (this.encoder.opaqueRects > opaqueRects) this.host.metrics?.encoded('opaquerect', 0);
+    // The time goes to the session's codec; others the update used (interleaved tiles in a planar
+    // session, uncompressed ones where RLE would not be smaller) are counted beside it.
+    for (const codec of Object.keys(bitmaps) as BitmapCodecName[]) {
+      if (codec !== this.encoder.codecName && this.encoder.bitmapsByCodec[codec] > bitmaps[codec]) this.host.metrics?.encoded(codec, 0);
+    }
     const bulkSeconds = this.reportBulkTime();
     this.host.metrics?.encoded(this.remoteFx ? 'remotefx' : this.encoder.codecName, Number(process.hrtime.bigint() - started) / 1e9 - bulkSeconds);
     for (const frame of frames) this.write(frame);
