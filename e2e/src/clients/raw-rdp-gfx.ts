@@ -3,8 +3,10 @@
 // capabilities advertised (10.0 without AVC), every frame acknowledged at its END_FRAME, and
 // each frame recorded like a bitmap update (arrival time, bytes, rectangles, pixels). Framing
 // is parsed, no pixels decoded. Self-contained like raw-rdp.ts: each layout is written here,
-// with the specification's section numbers in brackets.
+// with the specification's section numbers in brackets; only ZGFX, the segments' bulk
+// compression, is qemu-rdp's own decompressor (xfreerdp is the test of its compressor).
 import { performance } from 'node:perf_hooks';
+import { bulk } from '@vdi-sidecar/qemu-rdp';
 import type { RawRdpClient, UpdateRecord } from './raw-rdp.js';
 
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
@@ -37,6 +39,8 @@ export class RawGfxReceiver {
   /** RESET_GRAPHICS' size. */
   size = { width: 0, height: 0 };
   frames = 0;
+  /** The channel's ZGFX history [MS-RDPEGFX 3.1.9.1]. */
+  private readonly zgfx = new bulk.ZgfxDecompressor();
   /** Rectangles drawn from the bitmap cache (CACHE_TO_SURFACE destinations), and tiles cached. */
   cacheHits = 0;
   cacheStores = 0;
@@ -126,12 +130,9 @@ export class RawGfxReceiver {
     }
   }
 
-  /** RDP_SEGMENTED_DATA [MS-RDPEGFX 2.2.5]: SINGLE 0xE0 or MULTIPART 0xE1; uncompressed RDP8 segments only. */
+  /** RDP_SEGMENTED_DATA [MS-RDPEGFX 2.2.5]: SINGLE 0xE0 or MULTIPART 0xE1 of RDP8_BULK_ENCODED_DATA segments. */
   private onGfxMessage(message: Buffer): void {
-    const segment = (s: Buffer): Buffer => {
-      if (s[0] !== 0x04) throw new Error(`RDP8_BULK_ENCODED_DATA header 0x${s[0].toString(16)}: this client takes uncompressed segments only`);
-      return s.subarray(1);
-    };
+    const segment = (s: Buffer): Buffer => this.zgfx.decompress(s[0], s.subarray(1));
     let data: Buffer;
     if (message[0] === 0xe0) data = segment(message.subarray(1));
     else if (message[0] === 0xe1) {

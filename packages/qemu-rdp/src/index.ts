@@ -4,4 +4,5 @@ export { RdpServer, type RdpCredentials, type RdpServerOptions, type LogFn } fro
 export { RdpSession } from './server/session.js';
 export { createSelfSignedCertificate, certificateFingerprint, type SelfSignedCertificate } from './server/self-signed.js';
 export * as codec from './codec/index.js';
+export * as bulk from './bulk/index.js';
 export { RdpProtocolError, type RdpErrorCode } from './pdu/errors.js';

@@ -27,7 +27,8 @@ import {
   splitGfxPdus,
   SUSPEND_FRAME_ACKNOWLEDGEMENT,
 } from '../src/channels/gfx/pdu.js';
-import { decodeSegmented, encodeSegmented, MAX_SEGMENT_LENGTH } from '../src/channels/gfx/segment.js';
+import { decodeSegmented, encodeSegmented, MAX_SEGMENT_LENGTH, PACKET_COMPRESSED } from '../src/channels/gfx/segment.js';
+import { ZgfxCompressor, ZgfxDecompressor } from '../src/bulk/zgfx.js';
 import { decodeClientDvcPdu, encodeDvcData } from '../src/pdu/drdynvc.js';
 import { RdpProtocolError } from '../src/pdu/errors.js';
 import { chooseCapSet, GfxOutput, GfxPipelineSlot, MAX_UNACKED_FRAMES, type GfxFrameSource } from '../src/server/gfx-output.js';
@@ -208,6 +209,19 @@ describe('RDP_SEGMENTED_DATA', () => {
     expect(out[11]).toBe(0x04); // its RDP8_BULK_ENCODED_DATA header
     expect(out.length).toBe(7 + 3 * 5 + data.length);
     expect(decodeSegmented(out)).toEqual(data);
+  });
+
+  it('compresses segments with the channel ZGFX compressor, which the decompressor undoes in order', () => {
+    const zgfx = new ZgfxCompressor();
+    const unzgfx = new ZgfxDecompressor();
+    const frame = Buffer.from(Array.from({ length: 2 * MAX_SEGMENT_LENGTH + 10 }, (_, i) => (i % 1000 < 500 ? 7 : (i * 13) & 0xff)));
+    for (const data of [Buffer.from('a small PDU, a small PDU'), frame, frame]) {
+      const out = encodeSegmented(data, zgfx);
+      expect(out.length).toBeLessThan(data.length);
+      expect(decodeSegmented(out, undefined, unzgfx)).toEqual(data);
+    }
+    // The same frame again is mostly references into the history.
+    expect(encodeSegmented(frame, zgfx).length).toBeLessThan(frame.length / 50);
   });
 
   it('refuses descriptors, compression types and sizes it does not know', () => {
@@ -461,10 +475,11 @@ describe('graphics channel over drdynvc', () => {
     for (const part of encodeDvcData(1, advertise)) drdynvc.onMessage(part);
     expect(slot.output?.version).toBe(GfxCapVersion.V106);
     expect(changes).toEqual([slot.output]);
-    // The confirm went out as DVC data (0x30, channel 1) in RDP_SEGMENTED_DATA.
+    // The confirm went out as DVC data (0x30, channel 1) in RDP_SEGMENTED_DATA, ZGFX-compressed.
     const reply = sent[sent.length - 1]!;
     expect(reply.subarray(0, 2)).toEqual(Buffer.from([0x30, 0x01]));
-    expect(decodeSegmented(reply.subarray(2))).toEqual(encodeCapsConfirm(chooseCapSet(decodeCaps(advertise))!));
+    expect(reply[3]! & PACKET_COMPRESSED).toBe(PACKET_COMPRESSED);
+    expect(decodeSegmented(reply.subarray(2), undefined, new ZgfxDecompressor())).toEqual(encodeCapsConfirm(chooseCapSet(decodeCaps(advertise))!));
     drdynvc.onMessage(Buffer.from([0x40, 0x01])); // close
     expect(slot.output).toBeUndefined();
     expect(changes).toEqual([expect.any(GfxOutput), undefined]);

@@ -4,8 +4,9 @@
 // segmentCount RDP_DATA_SEGMENTs (size u32, then an RDP8_BULK_ENCODED_DATA). Each
 // RDP8_BULK_ENCODED_DATA is a header byte (compression type RDP8 = 0x04 in the low nibble,
 // PACKET_COMPRESSED 0x20 when ZGFX-compressed) and its data, at most 65,535 bytes uncompressed.
-// This server sends segments uncompressed (ZGFX is optional for the sender); the decoder here
-// takes only uncompressed ones (it serves tests and the client side of test tools).
+// Segments are ZGFX-compressed (../../bulk/zgfx.ts) when a compressor is given, one per channel:
+// its history spans the channel's whole stream.
+import { ZgfxCompressor, ZgfxDecompressor } from '../../bulk/zgfx.js';
 import { ReadCursor, WriteCursor } from '../../pdu/cursor.js';
 import { RdpProtocolError } from '../../pdu/errors.js';
 
@@ -16,28 +17,33 @@ export const PACKET_COMPRESSED = 0x20;
 /** Uncompressed bytes in one segment, at most (ZGFX's history-independent limit, 2.2.5.1). */
 export const MAX_SEGMENT_LENGTH = 65535;
 
-/** `data` as RDP_SEGMENTED_DATA with uncompressed segments. */
-export function encodeSegmented(data: Uint8Array): Buffer {
+/** `data` as RDP_SEGMENTED_DATA: segments compressed by `zgfx`, or uncompressed without one. */
+export function encodeSegmented(data: Uint8Array, zgfx?: ZgfxCompressor): Buffer {
+  const segment = (part: Uint8Array) => (zgfx ? zgfx.compress(part) : { flags: PACKET_COMPR_TYPE_RDP8, data: part });
   if (data.length <= MAX_SEGMENT_LENGTH) {
-    const out = Buffer.allocUnsafe(2 + data.length);
+    const s = segment(data);
+    const out = Buffer.allocUnsafe(2 + s.data.length);
     out[0] = SEGMENTED_SINGLE;
-    out[1] = PACKET_COMPR_TYPE_RDP8;
-    out.set(data, 2);
+    out[1] = s.flags;
+    out.set(s.data, 2);
     return out;
   }
   const count = Math.ceil(data.length / MAX_SEGMENT_LENGTH);
   if (count > 0xffff) throw new RangeError(`RDP_SEGMENTED_DATA: ${data.length} bytes need ${count} segments, at most 65535`);
-  const w = new WriteCursor(7 + 5 * count + data.length);
+  const parts: Array<{ flags: number; data: Uint8Array }> = [];
+  for (let pos = 0; pos < data.length; pos += MAX_SEGMENT_LENGTH) parts.push(segment(data.subarray(pos, Math.min(data.length, pos + MAX_SEGMENT_LENGTH))));
+  const w = new WriteCursor(7 + parts.reduce((n, p) => n + 5 + p.data.length, 0));
   w.u8(SEGMENTED_MULTIPART).u16le(count).u32le(data.length);
-  for (let pos = 0; pos < data.length; pos += MAX_SEGMENT_LENGTH) {
-    const part = data.subarray(pos, Math.min(data.length, pos + MAX_SEGMENT_LENGTH));
-    w.u32le(1 + part.length).u8(PACKET_COMPR_TYPE_RDP8).bytes(part);
-  }
+  for (const part of parts) w.u32le(1 + part.data.length).u8(part.flags).bytes(part.data);
   return w.toBuffer();
 }
 
-/** The data of RDP_SEGMENTED_DATA whose segments are all uncompressed; at most `maxLength` bytes. */
-export function decodeSegmented(message: Buffer, maxLength = 64 << 20): Buffer {
+/**
+ * The data of RDP_SEGMENTED_DATA, at most `maxLength` bytes. Compressed segments need `zgfx`, the
+ * decompressor of the channel's stream (which must then see every segment, compressed or not).
+ */
+export function decodeSegmented(message: Buffer, maxLength = 64 << 20, zgfx?: ZgfxDecompressor): Buffer {
+  const bulkData = (segment: Buffer) => bulkDataOf(segment, zgfx);
   const c = new ReadCursor(message, 'RDP_SEGMENTED_DATA');
   const descriptor = c.u8();
   if (descriptor === SEGMENTED_SINGLE) return bulkData(c.bytes(c.remaining));
@@ -60,11 +66,12 @@ export function decodeSegmented(message: Buffer, maxLength = 64 << 20): Buffer {
   return Buffer.concat(parts);
 }
 
-function bulkData(segment: Buffer): Buffer {
+function bulkDataOf(segment: Buffer, zgfx: ZgfxDecompressor | undefined): Buffer {
   if (segment.length < 1) throw new RdpProtocolError('RDP_ERR_TRUNCATED', 'RDP8_BULK_ENCODED_DATA: no header');
   const header = segment[0]!;
   if ((header & 0x0f) !== PACKET_COMPR_TYPE_RDP8) throw new RdpProtocolError('RDP_ERR_UNEXPECTED', `RDP8_BULK_ENCODED_DATA: compression type ${header & 0x0f}`);
-  if (header & PACKET_COMPRESSED) throw new RdpProtocolError('RDP_ERR_UNEXPECTED', 'RDP8_BULK_ENCODED_DATA: ZGFX-compressed data is not decoded here');
+  if (zgfx) return zgfx.decompress(header, segment.subarray(1));
+  if (header & PACKET_COMPRESSED) throw new RdpProtocolError('RDP_ERR_UNEXPECTED', 'RDP8_BULK_ENCODED_DATA: ZGFX-compressed data needs a decompressor');
   if (segment.length - 1 > MAX_SEGMENT_LENGTH) throw new RdpProtocolError('RDP_ERR_BAD_LENGTH', `RDP8_BULK_ENCODED_DATA: ${segment.length - 1} bytes`);
   return segment.subarray(1);
 }
