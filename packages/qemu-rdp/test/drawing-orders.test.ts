@@ -7,6 +7,7 @@ import { buildServerCapabilitySets, CapabilitySetType, encodeOrderCapability, Or
 import { encodeOpaqueRectOrder, encodeOrdersUpdateData, encodeScrBltOrder, OrderSupportIndex, SCRBLT_ORDER_LENGTH, supportsOrder } from '../src/pdu/drawing-orders.js';
 import { FastPathUpdateCode } from '../src/pdu/fast-path.js';
 import { BitmapUpdateEncoder } from '../src/server/bitmap-updates.js';
+import { decodeInterleaved, decodePlanar, decodeUncompressed } from './bitmap-decoders.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+|\/\/[^\n]*/g, ''), 'hex');
 
@@ -83,15 +84,26 @@ describe('OpaqueRect', () => {
 });
 
 describe('BitmapUpdateEncoder with drawing orders', () => {
-  /** The fast-path updates of one frame: [updateCode, data] (no fragmentation or compression here). */
-  function updatesOf(frame: Buffer): Array<[number, Buffer]> {
+  /**
+   * The fast-path updates of frames: [updateCode, data], fragments joined (MS-RDPBCGR 2.2.9.1.2.1:
+   * fragmentation in bits 4–5 of updateHeader, 0 single, 1 last, 2 first, 3 next); no compression here.
+   */
+  function updatesOf(...frames: Buffer[]): Array<[number, Buffer]> {
     const out: Array<[number, Buffer]> = [];
-    let pos = frame[1]! & 0x80 ? 3 : 2;
-    while (pos < frame.length) {
-      const code = frame[pos]! & 0x0f;
-      const size = frame.readUInt16LE(pos + 1);
-      out.push([code, frame.subarray(pos + 3, pos + 3 + size)]);
-      pos += 3 + size;
+    let parts: Buffer[] = [];
+    for (const frame of frames) {
+      let pos = frame[1]! & 0x80 ? 3 : 2;
+      while (pos < frame.length) {
+        const code = frame[pos]! & 0x0f;
+        const fragmentation = (frame[pos]! >> 4) & 3;
+        const size = frame.readUInt16LE(pos + 1);
+        parts.push(frame.subarray(pos + 3, pos + 3 + size));
+        if (fragmentation <= 1) {
+          out.push([code, Buffer.concat(parts)]);
+          parts = [];
+        }
+        pos += 3 + size;
+      }
     }
     return out;
   }
@@ -128,11 +140,45 @@ describe('BitmapUpdateEncoder with drawing orders', () => {
     // The two gradient tiles remain bitmaps.
     const bitmaps = filled.filter(([code]) => code === FastPathUpdateCode.BITMAP);
     expect(bitmaps.reduce((n, [, d]) => n + d.readUInt16LE(2), 0)).toBe(2);
-    // Without the client's OpaqueRect, or at 16 bpp, every tile is a bitmap.
+    // Without the client's OpaqueRect, or at 16 bpp, every tile is a bitmap (joined along rows).
     for (const encoder of [new BitmapUpdateEncoder({ bpp: 32, compression: true }, 0x800000), new BitmapUpdateEncoder({ bpp: 16, compression: true }, 0x800000, false, true)]) {
       const updates = encoder.encode(fb, all).flatMap((f) => updatesOf(f));
       expect(updates.length).toBeGreaterThan(0);
       expect(updates.every(([code]) => code === FastPathUpdateCode.BITMAP)).toBe(true);
+    }
+  });
+
+  it('joins the tiles of a row into bitmaps up to 256 pixels wide, which decode to the frame', () => {
+    const width = 600;
+    const height = 100;
+    const data = Buffer.alloc(width * height * 4);
+    // A gradient with a few lines of text-like dots: small enough for one unfragmented frame.
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) data.writeUInt32LE(y % 10 < 8 && (x * y) % 7 === 0 ? 0x202020 : (x * 7 + y * 13) & 0xffffff, (y * width + x) * 4);
+    }
+    const fb = Object.assign(new Framebuffer(), { width, height, data });
+    for (const [session, decode] of [
+      [{ bpp: 32, compression: true }, (d: Buffer, w: number, h: number, bpp: number) => (bpp === 32 ? decodePlanar(d, w, h).pixels : decodeInterleaved(d, w, h, bpp).pixels)],
+      [{ bpp: 24, compression: true }, (d: Buffer, w: number, h: number, bpp: number, compressed: boolean) => (compressed ? decodeInterleaved(d, w, h, bpp).pixels : decodeUncompressed(d, w, h, bpp))],
+    ] as const) {
+      const frames = new BitmapUpdateEncoder(session, 0x800000).encode(fb, [{ x: 0, y: 0, w: width, h: height }]);
+      const rects: Array<[number, number, number, number]> = [];
+      for (const [, update] of updatesOf(...frames)) {
+        // TS_UPDATE_BITMAP_DATA (MS-RDPBCGR 2.2.9.1.1.3.1.2.1): updateType, numberRectangles, TS_BITMAP_DATA each.
+        let pos = 4;
+        for (let n = update.readUInt16LE(2); n > 0; n--) {
+          const [left, top, right, bottom, w, h, bpp, flags, length] = Array.from({ length: 9 }, (_, k) => update.readUInt16LE(pos + 2 * k));
+          const pixels = decode(update.subarray(pos + 18, pos + 18 + length), w, h, bpp, (flags & 1) === 1);
+          // The decoders give rows top-down, pixels as 0xRRGGBB (the frame's B, G, R, X read as a u32).
+          for (let y = top; y <= bottom; y++) {
+            for (let x = left; x <= right; x++) expect(pixels[(y - top) * w + (x - left)]! & 0xffffff).toBe(data.readUInt32LE((y * width + x) * 4) & 0xffffff);
+          }
+          rects.push([left, top, right - left + 1, bottom - top + 1]);
+          pos += 18 + length;
+        }
+      }
+      // Rows of 256 + 256 + 88 pixels, 64 and 36 high.
+      expect(rects).toEqual([0, 64].flatMap((y) => [0, 256, 512].map((x): [number, number, number, number] => [x, y, x === 512 ? 88 : 256, y ? 36 : 64])));
     }
   });
 });

@@ -2,7 +2,9 @@
 // (as Windows and FreeRDP servers do; every codec's output then fits TS_BITMAP_DATA's 16-bit
 // length), each tile is encoded with the session's codec, and the tiles are packed into updates
 // no larger than the client's reassembly buffer (MS-RDPBCGR 2.2.7.2.6), then fast-path frames.
-// Tiles of one colour go as OpaqueRect drawing orders instead when the client takes them.
+// Tiles of one colour go as OpaqueRect drawing orders instead when the client takes them; with
+// compression, neighbouring tiles of a row that are not go as one bitmap up to MAX_BITMAP_WIDTH
+// wide (one TS_BITMAP_DATA header instead of four, and RLE runs that go on across).
 import { solidColor, type Framebuffer, type Rect } from '@vdi-sidecar/display-core';
 import { encodeBitmap, selectBitmapCodec, type BitmapCodecName, type BitmapSession } from '../codec/index.js';
 import { encodeBitmapUpdateData, splitBitmapRects, type BitmapRect } from '../pdu/bitmap-update.js';
@@ -26,6 +28,13 @@ export function tilesOf(r: Rect, tileHeight = TILE_SIZE): Rect[] {
 /** Room for the update's and the rectangle's own headers inside the client's reassembly buffer. */
 const UPDATE_OVERHEAD = 64;
 
+/**
+ * The widest bitmap tiles are joined into. Compressed, a 256×64 bitmap stays under TS_BITMAP_DATA's
+ * 65,535 bytes whatever the pixels: planar falls back to raw planes (3 bytes a pixel), interleaved
+ * RLE to uncompressed (at most 3 bytes a pixel). Uncompressed 32 bpp would not fit: no joining then.
+ */
+export const MAX_BITMAP_WIDTH = 4 * TILE_SIZE;
+
 export class BitmapUpdateEncoder {
   /**
    * A client without a large reassembly buffer (no Multifragment Update set: 16 KiB) cannot take
@@ -40,6 +49,8 @@ export class BitmapUpdateEncoder {
   readonly bitmapsByCodec: Record<BitmapCodecName, number> = { uncompressed: 0, interleaved: 0, planar: 0 };
   /** Tiles of one colour are filled: the client takes OpaqueRect, and the colour is plain R, G, B. */
   private readonly fillsSolidTiles: boolean;
+  /** How wide neighbouring tiles of a row are joined: MAX_BITMAP_WIDTH, or TILE_SIZE (no joining). */
+  private readonly bitmapWidth: number;
 
   constructor(
     private readonly session: BitmapSession,
@@ -54,8 +65,11 @@ export class BitmapUpdateEncoder {
     solidFills = false,
   ) {
     this.fillsSolidTiles = solidFills && session.bpp >= 24;
-    const rowBytes = TILE_SIZE * Math.ceil(session.bpp / 8);
-    this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / rowBytes)));
+    const pixelBytes = Math.ceil(session.bpp / 8);
+    this.tileHeight = Math.max(1, Math.min(TILE_SIZE, Math.floor((maxRequestSize - UPDATE_OVERHEAD) / (TILE_SIZE * pixelBytes))));
+    // Joined, a bitmap must still fit the client's reassembly buffer even uncompressed.
+    const fitting = Math.floor((maxRequestSize - UPDATE_OVERHEAD) / (this.tileHeight * pixelBytes) / TILE_SIZE) * TILE_SIZE;
+    this.bitmapWidth = session.compression ? Math.max(TILE_SIZE, Math.min(MAX_BITMAP_WIDTH, fitting)) : TILE_SIZE;
     this.codecName = selectBitmapCodec(session).name;
   }
 
@@ -67,28 +81,41 @@ export class BitmapUpdateEncoder {
   encode(fb: Framebuffer, rects: readonly Rect[], bulk?: BulkCompressor, orders: readonly Buffer[] = []): Buffer[] {
     const bitmaps: BitmapRect[] = [];
     const fills: Fill[] = [];
+    /** Tiles of the current row waiting to go as one bitmap. */
+    let run: Rect | undefined;
+    const flush = () => {
+      if (!run) return;
+      const t = run;
+      run = undefined;
+      const b = encodeBitmap(fb.data, fb.stride, { x: t.x, y: t.y, width: t.w, height: t.h }, this.session);
+      this.bitmapsByCodec[b.codec]++;
+      bitmaps.push({
+        left: t.x,
+        top: t.y,
+        right: t.x + t.w - 1,
+        bottom: t.y + t.h - 1,
+        width: b.width,
+        height: b.height,
+        bitsPerPixel: b.bitsPerPixel,
+        compressed: b.compressed,
+        data: b.data,
+      });
+    };
     for (const r of rects) {
       for (const t of tilesOf(r, this.tileHeight)) {
         const color = this.fillsSolidTiles ? solidColor(fb.data, fb.stride, t) : undefined;
         if (color !== undefined) {
+          flush();
           addFill(fills, { ...t, color });
-          continue;
+        } else if (run && run.y === t.y && run.h === t.h && run.x + run.w === t.x && run.w + t.w <= this.bitmapWidth) {
+          run.w += t.w;
+        } else {
+          flush();
+          run = { ...t };
         }
-        const b = encodeBitmap(fb.data, fb.stride, { x: t.x, y: t.y, width: t.w, height: t.h }, this.session);
-        this.bitmapsByCodec[b.codec]++;
-        bitmaps.push({
-          left: t.x,
-          top: t.y,
-          right: t.x + t.w - 1,
-          bottom: t.y + t.h - 1,
-          width: b.width,
-          height: b.height,
-          bitsPerPixel: b.bitsPerPixel,
-          compressed: b.compressed,
-          data: b.data,
-        });
       }
     }
+    flush();
     const options = { compressionHeader: this.compressionHeader };
     const updates: FastPathUpdate[] = splitBitmapRects(bitmaps, this.maxRequestSize - UPDATE_OVERHEAD, options).map((batch) => ({
       updateCode: FastPathUpdateCode.BITMAP,
