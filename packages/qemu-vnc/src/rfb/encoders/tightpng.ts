@@ -7,15 +7,13 @@ import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
 import {
-  classify,
-  clientPixels,
+  classifyRect,
+  ColourAnalyser,
   encodeCompactLength,
   fillData,
-  jpegAllowed,
   jpegData,
   splitTightRect,
   TightControl,
-  tightPaletteLimit,
 } from './tight.js';
 
 /**
@@ -38,6 +36,7 @@ async function pngData(fb: FramebufferView, rect: Rect, compressLevel: number | 
 
 export class TightPngEncoder implements RectEncoder {
   readonly encoding = Encoding.TightPNG;
+  private readonly analyser = new ColourAnalyser();
 
   async encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
     checkRect(fb, rect);
@@ -50,11 +49,9 @@ export class TightPngEncoder implements RectEncoder {
   }
 
   private async encodePiece(fb: FramebufferView, rect: Rect, opts: EncodeOptions): Promise<Buffer> {
-    const px = clientPixels(fb, rect, opts.pixelFormat);
-    const jpeg = jpegAllowed(rect, opts);
-    const found = classify(px, tightPaletteLimit(rect.w * rect.h, opts.compressLevel, jpeg));
-    if (found.kind === 'fill') return fillData(0, px);
-    if (found.kind === 'fullColour' && jpeg && opts.qualityLevel !== undefined) {
+    const { kind, jpeg } = classifyRect(this.analyser, fb, rect, opts);
+    if (kind === 'fill') return fillData(0, this.analyser.palette[0], opts.pixelFormat);
+    if (kind === 'fullColour' && jpeg && opts.qualityLevel !== undefined) {
       return jpegData(0, fb, rect, opts.qualityLevel);
     }
     return pngData(fb, rect, opts.compressLevel);
