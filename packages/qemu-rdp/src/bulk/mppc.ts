@@ -18,6 +18,7 @@
 // The matcher: a hash of the next 3 bytes into chains of earlier positions, a bounded number of
 // candidates per position, the longest match, one byte of lazy look-ahead; candidates are checked byte by byte against the
 // history itself, so a stale chain link costs a comparison, never a wrong match.
+import { BitWriter, hash3 } from './bit-writer.js';
 
 /** Compression flags (3.1.8.2.1), OR-ed with the compression type. */
 export const PACKET_COMPRESSED = 0x20;
@@ -79,44 +80,6 @@ const GIVE_UP_NUM = 15;
 const GIVE_UP_DEN = 16;
 /** Matches shorter than this are checked against a match from the next byte (lazy matching). */
 const LAZY_LIMIT = 32;
-
-function hash3(b: Uint8Array, i: number): number {
-  return Math.imul((b[i] << 16) | (b[i + 1] << 8) | b[i + 2], 0x9e3779b1) >>> (32 - HASH_BITS);
-}
-
-/** MSB-first bit writer over a fixed buffer; `overflow` once it would pass `limit` bytes. */
-class BitWriter {
-  private acc = 0;
-  private count = 0;
-  pos = 0;
-  overflow = false;
-  constructor(
-    readonly out: Buffer,
-    private readonly limit: number,
-  ) {}
-
-  /** Appends the low `n` (≤ 16) bits of `value`. */
-  put(value: number, n: number): void {
-    this.acc = (this.acc << n) | value;
-    this.count += n;
-    while (this.count >= 8) {
-      this.count -= 8;
-      if (this.pos >= this.limit) {
-        this.overflow = true;
-        this.count = 0;
-        return;
-      }
-      this.out[this.pos++] = (this.acc >>> this.count) & 0xff;
-    }
-    this.acc &= (1 << this.count) - 1;
-  }
-
-  /** Pads the last byte with zero bits; the total length in bytes. */
-  finish(): number {
-    if (this.count > 0) this.put(0, 8 - this.count);
-    return this.pos;
-  }
-}
 
 export class MppcCompressor implements BulkCompressor {
   readonly name: string;
@@ -243,7 +206,7 @@ export class MppcCompressor implements BulkCompressor {
     let bestLen = 0;
     let bestPos = 0;
     const maxHere = Math.min(end - i, this.maxMatch);
-    let cand = this.head[hash3(h, i)];
+    let cand = this.head[hash3(h, i, HASH_BITS)];
     for (let tries = 0; cand >= 0 && tries < MAX_CHAIN; tries++, cand = this.prev[cand]) {
       if (cand === i || (cand > i && cand < end)) continue;
       let limit = maxHere;
@@ -264,7 +227,7 @@ export class MppcCompressor implements BulkCompressor {
 
   /** Puts position i at the head of its hash chain. */
   private insert(i: number): void {
-    const hv = hash3(this.history, i);
+    const hv = hash3(this.history, i, HASH_BITS);
     if (this.head[hv] === i) return;
     this.prev[i] = this.head[hv];
     this.head[hv] = i;

@@ -25,6 +25,7 @@
 // goes raw, and runs that literals would inflate go as unencoded runs.
 
 import { RdpProtocolError } from '../pdu/errors.js';
+import { BitWriter, hash3 } from './bit-writer.js';
 
 /** The compression type in the RDP8_BULK_ENCODED_DATA header byte (2.2.5.3). */
 export const ZGFX_COMPR_TYPE_RDP8 = 0x04;
@@ -187,70 +188,6 @@ function longSlot(rolling: number): number {
   return Math.imul(rolling, 0x9e3779b1) >>> (32 - LONG_BITS);
 }
 
-function hash3(b: Uint8Array, i: number): number {
-  return Math.imul((b[i] << 16) | (b[i + 1] << 8) | b[i + 2], 0x9e3779b1) >>> (32 - HASH_BITS);
-}
-
-/** MSB-first bit writer over a fixed buffer; `overflow` once it would pass `limit` bytes. */
-class BitWriter {
-  private acc = 0;
-  private count = 0;
-  pos = 0;
-  overflow = false;
-  constructor(
-    readonly out: Uint8Array,
-    private readonly limit: number,
-  ) {}
-
-  /** Appends the low `n` (≤ 24) bits of `value`. */
-  put(value: number, n: number): void {
-    this.acc = (this.acc << n) | value;
-    this.count += n;
-    while (this.count >= 8) {
-      this.count -= 8;
-      if (this.pos >= this.limit) {
-        this.overflow = true;
-        this.count = 0;
-        return;
-      }
-      this.out[this.pos++] = (this.acc >>> this.count) & 0xff;
-    }
-    this.acc &= (1 << this.count) - 1;
-  }
-
-  /** Bits written so far. */
-  get bits(): number {
-    return this.pos * 8 + this.count;
-  }
-
-  /** Zero bits up to the next byte boundary. */
-  align(): void {
-    if (this.count > 0) this.put(0, 8 - this.count);
-  }
-
-  /** Whole bytes, at a byte boundary. */
-  bytes(src: Uint8Array, from: number, to: number): void {
-    if (this.pos + (to - from) > this.limit) {
-      this.overflow = true;
-      return;
-    }
-    this.out.set(src.subarray(from, to), this.pos);
-    this.pos += to - from;
-  }
-
-  /** Pads the last byte and appends the count of unused bits (3.1.9.1.2); the total length. */
-  finish(): number {
-    const unused = (8 - this.count) & 7;
-    this.align();
-    if (this.pos >= this.limit) {
-      this.overflow = true;
-      return this.pos;
-    }
-    this.out[this.pos++] = unused;
-    return this.pos;
-  }
-}
-
 /**
  * The sending end: one per channel and direction, segments compressed in the order sent (about
  * 8 MB of state). Its history is a window over the stream (the last ZGFX_HISTORY_SIZE bytes at
@@ -381,8 +318,11 @@ export class ZgfxCompressor {
       run = i;
     }
     if (end > run) this.flushLiterals(w, run, end);
-    const length = w.finish();
-    return w.overflow ? 0 : length;
+    // The last byte says how many low bits of the one before it are padding (3.1.9.1.2).
+    const unused = (8 - (w.bits & 7)) & 7;
+    w.align();
+    w.bytes(Uint8Array.of(unused), 0, 1);
+    return w.overflow ? 0 : w.pos;
   }
 
   /** A short match pays only if its tokens are fewer bits than its bytes as literals. */
@@ -422,7 +362,7 @@ export class ZgfxCompressor {
     const prev = this.prev;
     let p = this.nextInsert - base;
     for (; p < last; p++) {
-      const h = hash3(win, p);
+      const h = hash3(win, p, HASH_BITS);
       const abs32 = (base + p) | 0;
       prev[abs32 & (CHAIN_SIZE - 1)] = head[h];
       head[h] = abs32;
@@ -480,7 +420,7 @@ export class ZgfxCompressor {
       return;
     }
     let lastDistance = 0;
-    let candidate = this.head[hash3(win, i)];
+    let candidate = this.head[hash3(win, i, HASH_BITS)];
     for (let tries = 0; tries < MAX_CHAIN; tries++) {
       const d = (abs32 - candidate) >>> 0;
       // Links only go back; anything else is an unused slot or a stale link.
