@@ -16,9 +16,7 @@ import { TightPngEncoder } from '../src/rfb/encoders/tightpng.js';
 import { ZlibEncoder } from '../src/rfb/encoders/zlib.js';
 import { ZrleEncoder } from '../src/rfb/encoders/zrle.js';
 import {
-  Canvas,
   colourMask,
-  decodeRects,
   expectedRegion,
   IMAGE_KINDS,
   Inflater,
@@ -30,7 +28,7 @@ import {
   PF_565,
   PIXEL_FORMATS,
   Reader,
-  type DecoderState,
+  roundTrip,
 } from './rfb-decoders.js';
 
 /** Rectangle sizes: a single pixel, sizes off the 16 and 64 grids, and exact tiles. */
@@ -49,21 +47,6 @@ const ENCODERS: Array<[string, () => RectEncoder]> = [
   ['Tight', () => new TightEncoder()],
   ['TightPNG', () => new TightPngEncoder()],
 ];
-
-async function roundTrip(
-  encoder: RectEncoder,
-  fb: FramebufferView,
-  rect: Rect,
-  opts: EncodeOptions,
-  state: DecoderState = newDecoderState(),
-): Promise<{ canvas: Canvas; count: number; bytes: Buffer; state: DecoderState }> {
-  const out: Buffer[] = [];
-  const count = await encoder.encode(fb, rect, opts, out);
-  const bytes = Buffer.concat(out);
-  const canvas = new Canvas(fb.width, fb.height);
-  await decodeRects(bytes, count, opts.pixelFormat, canvas, state);
-  return { canvas, count, bytes, state };
-}
 
 describe.each(ENCODERS)('%s encoder', (name, make) => {
   it.each(PIXEL_FORMATS)('decodes back to exactly the source pixels at %s', async (_label, pf) => {

@@ -5,7 +5,7 @@
 import { inflateSync, constants as zlibConstants } from 'node:zlib';
 import { convertRect, type PixelFormat } from '@vdi-sidecar/display-core';
 import sharp from 'sharp';
-import type { FramebufferView, Rect } from '../src/rfb/encoders/encoder.js';
+import type { EncodeOptions, FramebufferView, Rect, RectEncoder } from '../src/rfb/encoders/encoder.js';
 
 // ---------------------------------------------------------------------------------------
 // Pixel formats used by the tests
@@ -531,4 +531,20 @@ async function decodeTight(
 function readTPixelSize(pf: PixelFormat): number {
   const is24 = pf.trueColour && pf.bitsPerPixel === 32 && pf.depth === 24 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255;
   return is24 ? 3 : pf.bitsPerPixel >> 3;
+}
+
+/** Encodes `rect` of `fb` with `encoder` and decodes the result onto a canvas of the frame's size. */
+export async function roundTrip(
+  encoder: RectEncoder,
+  fb: FramebufferView,
+  rect: Rect,
+  opts: EncodeOptions,
+  state: DecoderState = newDecoderState(),
+): Promise<{ canvas: Canvas; count: number; bytes: Buffer; state: DecoderState }> {
+  const out: Buffer[] = [];
+  const count = await encoder.encode(fb, rect, opts, out);
+  const bytes = Buffer.concat(out);
+  const canvas = new Canvas(fb.width, fb.height);
+  await decodeRects(bytes, count, opts.pixelFormat, canvas, state);
+  return { canvas, count, bytes, state };
 }

@@ -3,7 +3,7 @@
 // pipelining it feeds, checked by decoding with the spec-written decoders.
 import { convertRect, type PixelFormat } from '@vdi-sidecar/display-core';
 import { describe, expect, it } from 'vitest';
-import type { EncodeOptions, FramebufferView, Rect } from '../src/rfb/encoders/encoder.js';
+import type { FramebufferView } from '../src/rfb/encoders/encoder.js';
 import { buildPalette, readPixelValues } from '../src/rfb/encoders/pixels.js';
 import {
   ColourAnalyser,
@@ -16,9 +16,7 @@ import {
 } from '../src/rfb/encoders/tight.js';
 import { TightPngEncoder } from '../src/rfb/encoders/tightpng.js';
 import {
-  Canvas,
   colourMask,
-  decodeRects,
   expectedRegion,
   IMAGE_KINDS,
   makeImage,
@@ -27,7 +25,7 @@ import {
   PF_565,
   PIXEL_FORMATS,
   rng,
-  type DecoderState,
+  roundTrip,
 } from './rfb-decoders.js';
 
 /** The same frame with its bytes `shift` bytes into a larger buffer (unaligned when shift % 4 ≠ 0). */
@@ -48,21 +46,6 @@ function flatTiles(width: number, height: number, tile: number, tileH = tile): F
     }
   }
   return fb;
-}
-
-async function roundTrip(
-  encoder: TightEncoder | TightPngEncoder,
-  fb: FramebufferView,
-  rect: Rect,
-  opts: EncodeOptions,
-  state: DecoderState = newDecoderState(),
-): Promise<{ canvas: Canvas; count: number; bytes: Buffer; state: DecoderState }> {
-  const out: Buffer[] = [];
-  const count = await encoder.encode(fb, rect, opts, out);
-  const bytes = Buffer.concat(out);
-  const canvas = new Canvas(fb.width, fb.height);
-  await decodeRects(bytes, count, opts.pixelFormat, canvas, state);
-  return { canvas, count, bytes, state };
 }
 
 describe('rectValues', () => {
