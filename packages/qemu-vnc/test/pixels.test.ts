@@ -17,6 +17,20 @@ describe('readPixelValues', () => {
     expect([...readPixelValues(aligned, PIXEL_FORMAT_BGRX)]).toEqual(expected);
   });
 
+  it('reads into a given array when it is large enough, else into a new one', () => {
+    const bytes = Buffer.alloc(12);
+    values.forEach((v, i) => bytes.writeUInt32LE(v, i * 4));
+    const out = new Uint32Array(8).fill(7);
+    const read = readPixelValues(bytes, PIXEL_FORMAT_BGRX, out);
+    expect(read.buffer).toBe(out.buffer);
+    expect([...read]).toEqual([0x112233, 0x445566, 0x778899]);
+    expect(out[3]).toBe(7); // past the pixels: untouched
+    const small = new Uint32Array(2);
+    const fresh = readPixelValues(bytes, PIXEL_FORMAT_BGRX, small);
+    expect(fresh.buffer).not.toBe(small.buffer);
+    expect([...fresh]).toEqual([0x112233, 0x445566, 0x778899]);
+  });
+
   it('reads big-endian pixels in their own order', () => {
     const pf: PixelFormat = { ...PIXEL_FORMAT_BGRX, bigEndian: true };
     const bytes = Buffer.alloc(12);

@@ -12,12 +12,15 @@ export function colourBits(pf: PixelFormat): number {
   return ((pf.redMax * 2 ** pf.redShift) | (pf.greenMax * 2 ** pf.greenShift) | (pf.blueMax * 2 ** pf.blueShift)) >>> 0;
 }
 
-/** The colour values of the packed pixels in `bytes`, read in the format's byte order. */
-export function readPixelValues(bytes: Buffer, pf: PixelFormat): Uint32Array {
+/**
+ * The colour values of the packed pixels in `bytes`, read in the format's byte order; into
+ * `out` when it is large enough (encoders that go tile by tile reuse one array).
+ */
+export function readPixelValues(bytes: Buffer, pf: PixelFormat, out?: Uint32Array): Uint32Array {
   const size = pf.bitsPerPixel >> 3;
   const mask = colourBits(pf);
   const count = Math.floor(bytes.length / size);
-  const values = new Uint32Array(count);
+  const values = out && out.length >= count ? out.subarray(0, count) : new Uint32Array(count);
   if (size === 1) {
     for (let i = 0; i < count; i++) values[i] = bytes[i] & mask;
   } else if (size === 2) {
@@ -70,4 +73,51 @@ export function buildPalette(values: Uint32Array, maxColours: number): Palette |
     index: new Map(colours.map((c, i) => [c, i])),
     first: colours.map((c) => firstSeen.get(c) ?? 0),
   };
+}
+
+/** Whether this machine stores words little-endian (the frame's B, G, R, X bytes read as 0xXXRRGGBB). */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Colour value → palette entry, for the encoders' per-run lookups (a Map per pixel used to be
+ * their main cost): an open-addressing hash table with at least four slots per entry it can hold,
+ * a power of two of them. Entries are numbered by the caller, 0, 1, … as colours appear.
+ */
+export class ColourIndex {
+  private readonly slotColour: Int32Array;
+  /** Entry of each slot + 1; 0 is empty. */
+  private readonly slotEntry: Int16Array;
+  private readonly slots: number;
+  private readonly shift: number;
+
+  constructor(maxEntries: number) {
+    const bits = Math.ceil(Math.log2(4 * maxEntries));
+    this.slots = 1 << bits;
+    this.shift = 32 - bits;
+    this.slotColour = new Int32Array(this.slots);
+    this.slotEntry = new Int16Array(this.slots);
+  }
+
+  clear(): void {
+    this.slotEntry.fill(0);
+  }
+
+  /**
+   * The entry of `colour`; when it has none, `next` is recorded for it and returned, unless
+   * `next` is `limit` (one colour too many): then -1.
+   */
+  entryOf(colour: number, next: number, limit: number): number {
+    const { slotColour, slotEntry } = this;
+    let slot = Math.imul(colour, 0x9e3779b1) >>> this.shift;
+    let entry = slotEntry[slot] - 1;
+    while (entry >= 0 && slotColour[slot] !== colour) {
+      slot = (slot + 1) & (this.slots - 1);
+      entry = slotEntry[slot] - 1;
+    }
+    if (entry >= 0) return entry;
+    if (next >= limit) return -1;
+    slotColour[slot] = colour;
+    slotEntry[slot] = next + 1;
+    return next;
+  }
 }

@@ -17,7 +17,7 @@ import { bgrxToRgb, convertRect, loadSharp, type PixelFormat } from '@vdi-sideca
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
-import { readPixelValues } from './pixels.js';
+import { ColourIndex, HOST_LITTLE_ENDIAN, readPixelValues } from './pixels.js';
 import { ZlibStream } from './zstream.js';
 
 export const TIGHT_MAX_WIDTH = 2048;
@@ -113,7 +113,6 @@ export function isTPixel24(pf: PixelFormat): boolean {
   );
 }
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * True when `pf`'s colour values can be computed from the frame's words directly: 32 bpp
@@ -213,9 +212,6 @@ export const FLAT_MIN_MEAN_RUN = 16;
  */
 export const PALETTE_OVER_JPEG_QUALITY = 7;
 
-/** Slots in the colour hash table: a power of two, at least four times TIGHT_MAX_COLOURS. */
-const HASH_SLOTS = 1024;
-const HASH_SHIFT = 32 - Math.log2(HASH_SLOTS);
 
 /**
  * The colours of one rectangle, found in one pass that also writes each pixel's palette
@@ -230,9 +226,7 @@ export class ColourAnalyser {
   private values = new Uint32Array(0);
   /** Entry of each pixel; entries are numbered in order of first appearance. */
   private entries = new Uint8Array(TIGHT_MAX_AREA);
-  private readonly slotColour = new Int32Array(HASH_SLOTS);
-  /** Entry of each slot + 1; 0 is empty. */
-  private readonly slotEntry = new Int16Array(HASH_SLOTS);
+  private readonly index = new ColourIndex(TIGHT_MAX_COLOURS);
   private readonly entryColour = new Int32Array(TIGHT_MAX_COLOURS);
   private readonly entryCount = new Int32Array(TIGHT_MAX_COLOURS);
   /** Entry and length of each run of the last row scanned. */
@@ -281,7 +275,7 @@ export class ColourAnalyser {
       start = 0;
       mask = -1;
     }
-    this.slotEntry.fill(0);
+    this.index.clear();
     const { entries, entryCount, rowEntry, rowLength } = this;
     // src's words as bytes, to compare whole rows natively.
     const bytes = Buffer.from(src.buffer, src.byteOffset, src.byteLength);
@@ -360,25 +354,14 @@ export class ColourAnalyser {
     return this.entryFor(colour, maxColours);
   }
 
-  /**
-   * The entry of `colour` from the hash table, added when new; -1 when it is one colour too
-   * many. `colours` counts entries meanwhile.
-   */
+  /** The entry of `colour`, added when new; -1 when it is one colour too many. */
   private entryFor(colour: number, maxColours: number): number {
-    const { slotColour, slotEntry } = this;
-    let slot = Math.imul(colour, 0x9e3779b1) >>> HASH_SHIFT;
-    let entry = slotEntry[slot] - 1;
-    while (entry >= 0 && slotColour[slot] !== colour) {
-      slot = (slot + 1) & (HASH_SLOTS - 1);
-      entry = slotEntry[slot] - 1;
+    const entry = this.index.entryOf(colour, this.colours, maxColours);
+    if (entry === this.colours) {
+      this.colours++;
+      this.entryColour[entry] = colour;
+      this.entryCount[entry] = 0;
     }
-    if (entry >= 0) return entry;
-    if (this.colours >= maxColours) return -1;
-    entry = this.colours++;
-    slotColour[slot] = colour;
-    slotEntry[slot] = entry + 1;
-    this.entryColour[entry] = colour;
-    this.entryCount[entry] = 0;
     return entry;
   }
 

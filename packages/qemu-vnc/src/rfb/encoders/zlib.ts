@@ -15,10 +15,7 @@ export class ZlibEncoder implements RectEncoder {
     const { x, y, w, h } = rect;
     if (w === 0 || h === 0) return 0;
     const raw = convertRect(fb.data, fb.stride, x, y, w, h, opts.pixelFormat);
-    const compressed = await this.stream.compress(raw, zlibLevelFor(opts.compressLevel));
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(compressed.length, 0); // U32 length
-    out.push(encodeRectHeader(x, y, w, h, this.encoding), length, compressed); // U8 array zlibData
+    out.push(encodeRectHeader(x, y, w, h, this.encoding), ...(await this.stream.lengthPrefixed(raw, zlibLevelFor(opts.compressLevel))));
     return 1;
   }
 

@@ -51,6 +51,17 @@ export class ZlibStream {
     });
   }
 
+  /**
+   * `data` compressed as the Zlib and ZRLE encodings carry it: a U32 length, then the stream's
+   * bytes (rfbproto "zlib Encoding"; RFC 6143 §7.7.6).
+   */
+  async lengthPrefixed(data: Buffer, level: number): Promise<[Buffer, Buffer]> {
+    const compressed = await this.compress(data, level);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(compressed.length, 0);
+    return [length, compressed];
+  }
+
   /** Ends the stream once pending compressions are done; the next compress starts a new one. */
   reset(): void {
     void this.enqueue(async () => {
