@@ -1,7 +1,8 @@
 // Pixel values in the client's format, as numbers. display-core converts the server's
 // B,G,R,X frame into the client's bytes (convertRect); encoders that compare pixels
 // (palettes, runs, solid areas) read those bytes back as values and write values out again.
-import type { PixelFormat } from '@vdi-sidecar/display-core';
+import { validatePixelFormat, type PixelFormat } from '@vdi-sidecar/display-core';
+import type { FramebufferView } from './encoder.js';
 
 /**
  * The bits of a pixel value that carry colour. The others are undefined — QEMU's X byte
@@ -77,6 +78,25 @@ export function buildPalette(values: Uint32Array, maxColours: number): Palette |
 
 /** Whether this machine stores words little-endian (the frame's B, G, R, X bytes read as 0xXXRRGGBB). */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * True when `pf`'s colour values can be computed from the frame's words directly: a valid
+ * format whose channels have at most 8 bits, on a word-aligned frame. convertRect then keeps
+ * the top bits of each 8-bit channel and shifts them into place, so two pixels have equal
+ * client values exactly when their frame words agree on those bits (zrle.ts: frameMask), and a
+ * CPIXEL can be made from the word.
+ */
+export function readsFrameWords(fb: FramebufferView, pf: PixelFormat): boolean {
+  return (
+    HOST_LITTLE_ENDIAN &&
+    validatePixelFormat(pf) === undefined &&
+    pf.redMax <= 255 &&
+    pf.greenMax <= 255 &&
+    pf.blueMax <= 255 &&
+    fb.stride % 4 === 0 &&
+    fb.data.byteOffset % 4 === 0
+  );
+}
 
 /**
  * Colour value → palette entry, for the encoders' per-run lookups (a Map per pixel used to be

@@ -17,7 +17,7 @@ import { bgrxToRgb, convertRect, loadSharp, type PixelFormat } from '@vdi-sideca
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
-import { ColourIndex, HOST_LITTLE_ENDIAN, readPixelValues } from './pixels.js';
+import { ColourIndex, HOST_LITTLE_ENDIAN, readPixelValues, readsFrameWords } from './pixels.js';
 import { ZlibStream } from './zstream.js';
 
 export const TIGHT_MAX_WIDTH = 2048;
@@ -113,25 +113,16 @@ export function isTPixel24(pf: PixelFormat): boolean {
   );
 }
 
-
 /**
- * True when `pf`'s colour values can be computed from the frame's words directly: 32 bpp
- * with 8-bit channels (the usual formats) on a word-aligned frame. convertRect's 8-bit
- * tables only shift each channel into place, so a value is frameValue() of the word.
+ * True when `pf`'s colour values are frameValue() of the frame's words: readsFrameWords formats
+ * (pixels.ts) of 32 bpp whose channels keep all 8 bits, the usual ones. convertRect's 8-bit tables
+ * then only shift each channel into place.
  */
-function readsFrameWords(fb: FramebufferView, pf: PixelFormat): boolean {
-  return (
-    HOST_LITTLE_ENDIAN &&
-    pf.bitsPerPixel === 32 &&
-    pf.redMax === 255 &&
-    pf.greenMax === 255 &&
-    pf.blueMax === 255 &&
-    fb.stride % 4 === 0 &&
-    fb.data.byteOffset % 4 === 0
-  );
+function valuesFromFrameWords(fb: FramebufferView, pf: PixelFormat): boolean {
+  return pf.bitsPerPixel === 32 && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255 && readsFrameWords(fb, pf);
 }
 
-/** The client's colour value of frame word `p` (0xXXRRGGBB), for formats readsFrameWords accepts. */
+/** The client's colour value of frame word `p` (0xXXRRGGBB), for formats valuesFromFrameWords accepts. */
 function frameValue(p: number, pf: PixelFormat): number {
   return ((((p >>> 16) & 0xff) << pf.redShift) | (((p >>> 8) & 0xff) << pf.greenShift) | ((p & 0xff) << pf.blueShift)) >>> 0;
 }
@@ -139,12 +130,12 @@ function frameValue(p: number, pf: PixelFormat): number {
 /**
  * The colour value (as readPixelValues reads it) of each pixel of `rect` in format `pf`,
  * into `out` when it is large enough. Without converting the rectangle first when
- * readsFrameWords allows.
+ * valuesFromFrameWords allows.
  */
 export function rectValues(fb: FramebufferView, rect: Rect, pf: PixelFormat, out?: Uint32Array): Uint32Array {
   const area = rect.w * rect.h;
   const values = out && out.length >= area ? out.subarray(0, area) : new Uint32Array(area);
-  if (!readsFrameWords(fb, pf)) {
+  if (!valuesFromFrameWords(fb, pf)) {
     values.set(readPixelValues(convertRect(fb.data, fb.stride, rect.x, rect.y, rect.w, rect.h, pf), pf));
     return values;
   }
@@ -222,7 +213,7 @@ export const PALETTE_OVER_JPEG_QUALITY = 7;
  * from one rectangle to the next: results are valid until the next analyse().
  */
 export class ColourAnalyser {
-  /** Client values, for formats analysed without readsFrameWords; made on first need. */
+  /** Client values, for formats analysed without valuesFromFrameWords; made on first need. */
   private values = new Uint32Array(0);
   /** Entry of each pixel; entries are numbered in order of first appearance. */
   private entries = new Uint8Array(TIGHT_MAX_AREA);
@@ -262,7 +253,7 @@ export class ColourAnalyser {
     let start: number;
     let stride: number;
     let mask: number;
-    const direct = readsFrameWords(fb, pf);
+    const direct = valuesFromFrameWords(fb, pf);
     if (direct) {
       src = new Uint32Array(fb.data.buffer, fb.data.byteOffset, fb.data.byteLength >> 2);
       stride = fb.stride >> 2;

@@ -10,11 +10,11 @@
 // each colour sent as the CPIXEL of its first pixel (of its run's first pixel for plain
 // RLE). Speed comes from how each tile is analysed (see ZrleTileEncoder), not from a
 // different choice.
-import { convertRect, cpixelSize, isBgrxFormat, validatePixelFormat, type PixelFormat } from '@vdi-sidecar/display-core';
+import { convertRect, cpixelSize, isBgrxFormat, type PixelFormat } from '@vdi-sidecar/display-core';
 import { Encoding } from '../constants.js';
 import { encodeRectHeader } from '../server-messages.js';
 import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
-import { ColourIndex, colourBits, HOST_LITTLE_ENDIAN, readPixelValues } from './pixels.js';
+import { ColourIndex, colourBits, HOST_LITTLE_ENDIAN, readPixelValues, readsFrameWords } from './pixels.js';
 import { ZlibStream } from './zstream.js';
 
 const TILE = 64;
@@ -43,25 +43,6 @@ const CPixelSource = {
   /** The tile converted by convertRect (formats whose values are not read from the frame). */
   Converted: 3,
 } as const;
-
-/**
- * True when `pf`'s colour values can be computed from the frame's words directly: a valid
- * format whose channels have at most 8 bits, on a word-aligned frame. convertRect then keeps
- * the top bits of each 8-bit channel and shifts them into place, so two pixels have equal
- * client values exactly when their frame words agree on those bits (frameMask), and a
- * CPIXEL can be made from the word.
- */
-function readsFrameWords(fb: FramebufferView, pf: PixelFormat): boolean {
-  return (
-    HOST_LITTLE_ENDIAN &&
-    validatePixelFormat(pf) === undefined &&
-    pf.redMax <= 255 &&
-    pf.greenMax <= 255 &&
-    pf.blueMax <= 255 &&
-    fb.stride % 4 === 0 &&
-    fb.data.byteOffset % 4 === 0
-  );
-}
 
 /** Bits dropped from an 8-bit channel for a channel of maximum `max` (2^n − 1, n ≤ 8). */
 function droppedBits(max: number): number {
