@@ -107,7 +107,7 @@ export class BitmapUpdateEncoder {
         if (color !== undefined) {
           flush();
           addFill(fills, { ...t, color });
-        } else if (run && run.y === t.y && run.h === t.h && run.x + run.w === t.x && run.w + t.w <= this.bitmapWidth) {
+        } else if (run && continuesRow(run, t) && run.w + t.w <= this.bitmapWidth) {
           run.w += t.w;
         } else {
           flush();
@@ -138,10 +138,15 @@ interface Fill extends Rect {
   color: number;
 }
 
+/** Whether `next` lies just right of `r`, on the same rows (tiles come row by row). */
+function continuesRow(r: Rect, next: Rect): boolean {
+  return r.y === next.y && r.h === next.h && r.x + r.w === next.x;
+}
+
 /** Adds a tile of one colour to `fills`, widening the fill just before it when it continues it (tiles come row by row). */
 function addFill(fills: Fill[], t: Fill): void {
   const last = fills[fills.length - 1];
-  if (last && last.color === t.color && last.y === t.y && last.h === t.h && last.x + last.w === t.x) last.w += t.w;
+  if (last && last.color === t.color && continuesRow(last, t)) last.w += t.w;
   else fills.push(t);
 }
 
