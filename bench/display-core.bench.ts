@@ -8,16 +8,22 @@
 //
 //   npm run bench -- bench/display-core.bench.ts
 //
+// BENCH_SECONDS sets the run's length, BENCH_MODES one size (e.g. 1920x1080),
+// VDI_QEMU_VERSIONS one QEMU, BENCH_PROFILE a CPU profile (see startProfile).
+//
 // Writes its figures to bench/results/display-core.json; RESULTS.md quotes them.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'vitest';
 import { openDisplay } from '../e2e/src/display.js';
 import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+/** BENCH_MODES=1920x1080 measures one size only. */
+const MODES = (process.env.BENCH_MODES ?? '1024x768,1920x1080').split(',') as Array<'1024x768' | '1920x1080'>;
 
 interface Figures {
   qemu: QemuVersion;
@@ -39,6 +45,28 @@ interface Figures {
 }
 
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+
+/**
+ * With BENCH_PROFILE=PREFIX, a CPU profile of this process over the measured run is written
+ * to PREFIX-<qemu>-<size>.cpuprofile (Chrome DevTools opens it): where display-core's time goes.
+ */
+async function startProfile(name: string): Promise<{ stop(): Promise<void> }> {
+  const prefix = process.env.BENCH_PROFILE;
+  if (!prefix) return { stop: async () => undefined };
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      writeFileSync(`${prefix}-${name}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -71,6 +99,7 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     const startUs = nowUs();
     const stats0 = { ...display.framebuffer.stats };
     const cpu0 = process.cpuUsage();
+    const profile = await startProfile(`${qemu}-${mode}`);
     await rig.guest.check(
       '(while :; do cat /tmp/f1 >/dev/fb0; usleep 33000; cat /tmp/f2 >/dev/fb0; usleep 33000; done) >/dev/null 2>&1 & echo $! >/tmp/loop.pid',
     );
@@ -79,6 +108,7 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     const endUs = nowUs();
     await sleep(500);
     const cpu = process.cpuUsage(cpu0);
+    await profile.stop();
     const stats = display.framebuffer.stats;
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
     consumer.close();
@@ -128,7 +158,7 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
 it('display-core: QEMU update → consumer latency and throughput', async () => {
   const results: Figures[] = [];
   for (const qemu of QEMU_VERSIONS) {
-    for (const mode of ['1024x768', '1920x1080'] as const) {
+    for (const mode of MODES) {
       const f = await measure(qemu, mode);
       console.log(JSON.stringify(f));
       results.push(f);

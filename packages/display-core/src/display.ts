@@ -457,7 +457,9 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
 
     const [ours, theirs] = socketpair();
     // Exported and authenticating before the call returns: QEMU blocks on our GetAll.
-    const { link, ready } = serveListener(ours, this.framebuffer, { sharedMemory: this.opts.sharedMemory ?? true });
+    // A console that lists no interfaces is from a QEMU older than the shared-memory listener (9.2).
+    const sharedMemory = (this.opts.sharedMemory ?? true) && console.interfaces.length > 0;
+    const { link, ready } = serveListener(ours, this.framebuffer, { sharedMemory });
     try {
       await callMethod(bus, {
         destination: vm.owner,

@@ -3,6 +3,7 @@
 // calls carrying file descriptors. QEMU here needs a GPU render node for gl=on, which CI
 // machines lack, so the GL scanout is played by this peer.
 import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { Message } from 'dbus-next';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
 import { USocket } from 'usocket';
@@ -33,9 +34,10 @@ class QemuSide {
   }
 
 
-  call(member: string, signature: string, body: unknown[], fds: number[] = []): void {
+  call(member: string, signature: string, body: unknown[], fds: number[] = [], flags = 0): void {
     const msg = new Message({
       serial: ++this.serial,
+      flags,
       path: LISTENER_PATH,
       interface: IFACE.listener,
       member,
@@ -93,35 +95,78 @@ describe('listener', () => {
     for (const fn of cleanup.splice(0)) fn();
   });
 
-  it('refuses a DMABUF scanout with an error that points at gl=off, and closes the buffer it was given', async () => {
-    const offered: string[] = [];
-    const sink = { dmabufOffered: () => offered.push('dmabuf') } as unknown as ListenerSink;
+  // sharedMemory decides the link: usocket, which receives fds, or the in-place reader, on
+  // which the kernel drops them.
+  for (const sharedMemory of [true, false]) {
+    const link = sharedMemory ? 'a link that receives fds' : 'a link that takes none';
+    it(`refuses a DMABUF scanout with an error that points at gl=off, and closes the buffer it was given (${link})`, async () => {
+      const offered: string[] = [];
+      const sink = { dmabufOffered: () => offered.push('dmabuf') } as unknown as ListenerSink;
+      const qemu = await connect(sink, sharedMemory);
+
+      // Any file will do as the buffer: what matters is the fd that travels with the call.
+      const dmabuf = openSync('/dev/null', 'r');
+      const before = fdsOpenOn('/dev/null');
+      qemu.call('ScanoutDMABUF', 'huuuutb', [0, 1024, 768, 4096, 0x34325258, 0n, true], [dmabuf]);
+      await until(() => qemu.replies.length === 1, 'the reply to ScanoutDMABUF');
+      closeSync(dmabuf);
+
+      const reply = qemu.replies[0];
+      expect(reply.type).toBe(3); // ERROR
+      expect(reply.errorName).toBe('org.qemu.Display1.Error.Failed');
+      expect(reply.body).toEqual([DMABUF_REFUSAL]);
+      expect(DMABUF_REFUSAL).toContain('gl=off');
+      expect(offered).toEqual(['dmabuf']);
+      // The copy of the fd that arrived with the call is closed again, as is ours.
+      expect(fdsOpenOn('/dev/null')).toBe(before - 1);
+
+      qemu.call('UpdateDMABUF', 'iiii', [0, 0, 1024, 768]);
+      await until(() => qemu.replies.length === 2, 'the reply to UpdateDMABUF');
+      expect(qemu.replies[1].type).toBe(3);
+      expect(qemu.replies[1].body).toEqual([DMABUF_REFUSAL]);
+    });
+
+    it(`applies frames larger than a socket read, and answers only calls that expect a reply (${link})`, async () => {
+      const updates: Array<{ x: number; pixels: Buffer }> = [];
+      const sink = {
+        update: (x: number, _y: number, _w: number, _h: number, _stride: number, _format: number, data: Buffer) =>
+          updates.push({ x, pixels: Buffer.from(data) }),
+      } as unknown as ListenerSink;
+      const qemu = await connect(sink, sharedMemory);
+      const frame = Buffer.alloc(1024 * 768 * 4);
+      for (let i = 0; i < frame.length; i += 4) frame.writeUInt32LE((i * 2654435761) >>> 0, i);
+      // QEMU sends its updates flagged NO_REPLY_EXPECTED (GDBus, no callback given).
+      qemu.call('Update', 'iiiiuuay', [1, 0, 1024, 768, 4096, 0x20020888, frame], [], 1);
+      qemu.call('Update', 'iiiiuuay', [2, 0, 1, 1, 4, 0x20020888, frame.subarray(0, 4)]);
+      await until(() => updates.length === 2 && qemu.replies.length === 1, 'both updates and one reply');
+      expect(updates[0].x).toBe(1);
+      expect(updates[0].pixels.equals(frame)).toBe(true);
+      expect(updates[1].pixels.equals(frame.subarray(0, 4))).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      // The one reply answers the second call.
+      expect(qemu.replies).toHaveLength(1);
+      expect(qemu.replies[0].type).toBe(2); // METHOD_RETURN
+      expect(qemu.replies[0].replySerial).toBe(2);
+    });
+  }
+
+  it('reports an authentication QEMU refuses, and closes the link (a link that takes no fds)', async () => {
     const [ours, theirs] = socketpair();
-    const { link, ready } = serveListener(ours, sink, { sharedMemory: false });
+    const { link, ready } = serveListener(ours, {} as ListenerSink, { sharedMemory: false });
+    const peer = new Socket({ fd: theirs, readable: true, writable: true });
+    cleanup.push(() => link.close(), () => peer.destroy());
+    peer.on('data', () => peer.write('REJECTED EXTERNAL\r\n'));
+    await expect(ready).rejects.toThrow(/D-Bus peer authentication failed: unexpected reply "REJECTED EXTERNAL"/);
+    await link.closed;
+  });
+
+  async function connect(sink: ListenerSink, sharedMemory: boolean): Promise<QemuSide> {
+    const [ours, theirs] = socketpair();
+    const { link, ready } = serveListener(ours, sink, { sharedMemory });
     const qemu = new QemuSide(theirs);
     cleanup.push(() => link.close(), () => qemu.close());
     await ready;
     await qemu.ready;
-
-    // Any file will do as the buffer: what matters is the fd that travels with the call.
-    const dmabuf = openSync('/dev/null', 'r');
-    const before = fdsOpenOn('/dev/null');
-    qemu.call('ScanoutDMABUF', 'huuuutb', [0, 1024, 768, 4096, 0x34325258, 0n, true], [dmabuf]);
-    await until(() => qemu.replies.length === 1, 'the reply to ScanoutDMABUF');
-    closeSync(dmabuf);
-
-    const reply = qemu.replies[0];
-    expect(reply.type).toBe(3); // ERROR
-    expect(reply.errorName).toBe('org.qemu.Display1.Error.Failed');
-    expect(reply.body).toEqual([DMABUF_REFUSAL]);
-    expect(DMABUF_REFUSAL).toContain('gl=off');
-    expect(offered).toEqual(['dmabuf']);
-    // The copy of the fd that arrived with the call is closed again, as is ours.
-    expect(fdsOpenOn('/dev/null')).toBe(before - 1);
-
-    qemu.call('UpdateDMABUF', 'iiii', [0, 0, 1024, 768]);
-    await until(() => qemu.replies.length === 2, 'the reply to UpdateDMABUF');
-    expect(qemu.replies[1].type).toBe(3);
-    expect(qemu.replies[1].body).toEqual([DMABUF_REFUSAL]);
-  });
+    return qemu;
+  }
 });

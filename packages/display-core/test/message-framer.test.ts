@@ -1,7 +1,7 @@
 import { Message } from 'dbus-next';
 import { marshallMessage } from 'dbus-next/lib/marshall-compat.js';
 import { describe, expect, it } from 'vitest';
-import { MessageFramer } from '../src/dbus/message-framer.js';
+import { InPlaceFramer, MessageFramer } from '../src/dbus/message-framer.js';
 
 function wire(member: string, signature: string, body: unknown[], serial: number): Buffer {
   const msg = new Message({ path: '/org/qemu/Display1/Listener', interface: 'org.qemu.Display1.Listener', member, signature, body } as never);
@@ -35,5 +35,66 @@ describe('MessageFramer', () => {
     const bad = Buffer.from(update);
     bad.writeUInt32LE(0x7fffffff, 4); // body length
     expect(() => new MessageFramer().push(bad, () => undefined)).toThrow(/exceeds the limit/);
+  });
+});
+
+describe('InPlaceFramer', () => {
+  const update = wire('UpdateMap', 'iiii', [1, 2, 3, 4], 7);
+  // A frame larger than one read: it is read into its place, not through the read buffer.
+  const pixels = Buffer.alloc(300_000, 0xab);
+  pixels.writeUInt32LE(0xdeadbeef, pixels.length - 4);
+  const frame = wire('Update', 'iiiiuuay', [0, 0, 250, 300, 1000, 0x20020888, pixels], 8);
+  const stream = Buffer.concat([update, frame, update, update]);
+
+  /** Feeds `stream` as a socket reading into readBuffer() would, each read at most `sizes[i]` bytes. */
+  function feed(framer: InPlaceFramer, sizes: (i: number) => number): Array<Record<string, unknown>> {
+    const got: Array<Record<string, unknown>> = [];
+    const keep = (raw: Record<string, unknown>) =>
+      got.push({ member: raw.member, serial: raw.serial, body: (raw.body as unknown[]).map((v) => (Buffer.isBuffer(v) ? Buffer.from(v) : v)) });
+    for (let at = 0, i = 0; at < stream.length; i++) {
+      const target = framer.readBuffer();
+      const n = Math.min(target.length, sizes(i), stream.length - at);
+      stream.copy(target, 0, at, at + n);
+      framer.received(target, n, keep);
+      at += n;
+    }
+    return got;
+  }
+
+  it('splits a stream into messages, whatever the reads', () => {
+    const cuts: Array<[string, (i: number) => number]> = [
+      ['whole reads', () => Infinity],
+      ['1 byte', () => 1],
+      ['15 bytes', () => 15],
+      ['a header and a bit', () => 17],
+      ['socket-sized', () => 212_992],
+      ['irregular', (i) => [3, 5000, 16, 70_001, 9][i % 5]],
+    ];
+    for (const [, sizes] of cuts) {
+      const got = feed(new InPlaceFramer(4096), sizes);
+      expect(got.map((m) => m.member)).toEqual(['UpdateMap', 'Update', 'UpdateMap', 'UpdateMap']);
+      expect(got[0].body).toEqual([1, 2, 3, 4]);
+      const body = got[1].body as unknown[];
+      expect(body.slice(0, 6)).toEqual([0, 0, 250, 300, 1000, 0x20020888]);
+      expect((body[6] as Buffer).equals(pixels)).toBe(true);
+      expect(got.map((m) => m.serial)).toEqual([7, 8, 7, 7]);
+    }
+  });
+
+  it('reads the rest of a long message straight into its place', () => {
+    const framer = new InPlaceFramer(4096);
+    const first = framer.readBuffer();
+    stream.copy(first, 0, update.length, update.length + 4096);
+    framer.received(first, 4096, () => undefined);
+    // The header is in: the next read goes to the message, sized to what is still missing.
+    expect(framer.readBuffer().length).toBe(frame.length - 4096);
+  });
+
+  it('refuses a message longer than the specification allows', () => {
+    const framer = new InPlaceFramer();
+    const target = framer.readBuffer();
+    update.copy(target);
+    target.writeUInt32LE(0x7fffffff, 4);
+    expect(() => framer.received(target, update.length, () => undefined)).toThrow(/exceeds the limit/);
   });
 });

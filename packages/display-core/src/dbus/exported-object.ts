@@ -5,6 +5,8 @@
 import { Message, Variant, type MessageBus } from 'dbus-next';
 import { IFACE } from './names.js';
 
+const NO_REPLY_EXPECTED = 0x1;
+
 export interface MethodReply {
   signature: string;
   body: unknown[];
@@ -22,9 +24,15 @@ export interface ObjectSpec {
 }
 
 export function exportObject(bus: MessageBus, spec: ObjectSpec): () => void {
-  const reply = (msg: Message, r: MethodReply | void) =>
-    bus.send(Message.newMethodReturn(msg, r?.signature ?? '', r?.body ?? []));
-  const fail = (msg: Message, name: string, text: string) => bus.send(Message.newError(msg as never, name, text));
+  // A call flagged NO_REPLY_EXPECTED gets none (D-Bus specification, "Message Format"): QEMU
+  // sends each Update that way, and a reply per frame cost both sides a message.
+  const wantsReply = (msg: Message) => (msg.flags & NO_REPLY_EXPECTED) === 0;
+  const reply = (msg: Message, r: MethodReply | void) => {
+    if (wantsReply(msg)) bus.send(Message.newMethodReturn(msg, r?.signature ?? '', r?.body ?? []));
+  };
+  const fail = (msg: Message, name: string, text: string) => {
+    if (wantsReply(msg)) bus.send(Message.newError(msg as never, name, text));
+  };
 
   const propertiesOf = (iface: string) => {
     const props = spec.properties[iface] ?? {};

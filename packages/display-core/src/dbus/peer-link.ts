@@ -2,11 +2,17 @@
 // RegisterOutListener, …). QEMU runs GDBus *server* authentication on its end, so we are
 // the auth client, and there is no bus daemon: the Hello and AddMatch calls that
 // dbus-next's MessageBus makes on construction are answered here instead of being sent.
+//
+// Two transports: usocket, which receives file descriptors (ScanoutMap's memfd), and, for a
+// link on which QEMU sends none, a plain net.Socket reading into memory we own: QEMU < 9.2
+// sends every frame inline, and usocket's fresh buffer per read made V8 collect garbage
+// every few frames (a full mark-compact each ~100 ms at 1920×1080, 30 frames/s).
 import { EventEmitter } from 'node:events';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { Message, type MessageBus } from 'dbus-next';
 import clientHandshake from 'dbus-next/lib/handshake.js';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
-import { MessageFramer } from './message-framer.js';
+import { InPlaceFramer, MessageFramer } from './message-framer.js';
 import MessageBusClass from 'dbus-next/lib/bus.js';
 import { USocket } from 'usocket';
 import './usocket-close-guard.js';
@@ -23,10 +29,17 @@ export interface PeerLink {
   close(): void;
 }
 
+/** How a PeerConnection puts its bytes on the wire. */
+interface Transport {
+  readonly writable: boolean;
+  write(data: Buffer, fds: number[]): void;
+  end(): void;
+}
+
 class PeerConnection extends EventEmitter {
   private connected = false;
   private readonly pending: Message[] = [];
-  constructor(readonly stream: USocket) {
+  constructor(readonly stream: Transport) {
     super();
   }
 
@@ -54,7 +67,7 @@ class PeerConnection extends EventEmitter {
   private write(msg: Message): void {
     if (!this.stream.writable) return;
     const [data, fds] = marshallMessage(msg);
-    this.stream.write({ data, fds });
+    this.stream.write(data, fds);
   }
 
   private answerBusDriverLocally(msg: Message): void {
@@ -65,10 +78,31 @@ class PeerConnection extends EventEmitter {
   }
 }
 
-export function openPeerLink(fd: number): PeerLink {
+/** What both transports share: the bus object on a PeerConnection and the `closed` promise. */
+function peerLink(transport: Transport, start: (conn: PeerConnection) => Promise<void>, destroy: () => void) {
+  const conn = new PeerConnection(transport);
+  const bus = new MessageBusClass(conn);
+  // MessageBus re-emits connection errors; a closed link is reported through `closed`.
+  bus.on('error', () => undefined);
+  let settleClosed: (err: Error | undefined) => void = () => undefined;
+  const closed = new Promise<Error | undefined>((resolve) => {
+    settleClosed = resolve;
+  });
+  const link: PeerLink = { bus, start: () => start(conn), closed, close: destroy };
+  return { conn, link, settleClosed };
+}
+
+/**
+ * A link to QEMU on `fd`. `receivesFds` (default true): QEMU may send file descriptors on
+ * it; without them the link reads into reused memory (see the top of this file).
+ */
+export function openPeerLink(fd: number, opts: { receivesFds?: boolean } = {}): PeerLink {
+  return opts.receivesFds === false ? openSocketLink(fd) : openUSocketLink(fd);
+}
+
+function openUSocketLink(fd: number): PeerLink {
   const stream = new USocket({ fd });
   stream.supportsUnixFd = true;
-  const conn = new PeerConnection(stream);
   const framer = new MessageFramer();
   // File descriptors come with the first byte of the message that carries them. usocket
   // queues them without positions, and dbus-next's reader hands a message every fd queued
@@ -78,22 +112,14 @@ export function openPeerLink(fd: number): PeerLink {
     framer.pushFds(fds, stream.readableLength);
     (stream as unknown as { _wrap?: { fds: number[] } })._wrap!.fds = [];
   });
-  const bus = new MessageBusClass(conn);
-  // MessageBus re-emits connection errors; a closed link is reported through `closed`.
-  bus.on('error', () => undefined);
-
-  let settleClosed: (err: Error | undefined) => void = () => undefined;
-  const closed = new Promise<Error | undefined>((resolve) => {
-    settleClosed = resolve;
-  });
-  stream.on('error', (err: Error) => settleClosed(err));
-  stream.on('close', () => settleClosed(undefined));
-  stream.on('end', () => {
-    settleClosed(undefined);
-    stream.destroy();
-  });
-
-  const start = () =>
+  const transport: Transport = {
+    get writable() {
+      return stream.writable;
+    },
+    write: (data, fds) => stream.write({ data, fds }),
+    end: () => stream.end(),
+  };
+  const start = (conn: PeerConnection) =>
     new Promise<void>((resolve, reject) => {
       clientHandshake(stream, { authMethods: ['EXTERNAL'] }, (err) => {
         if (err) {
@@ -113,13 +139,106 @@ export function openPeerLink(fd: number): PeerLink {
         resolve();
       });
     });
+  const { link, settleClosed } = peerLink(transport, start, () => stream.destroy());
+  stream.on('error', (err: Error) => settleClosed(err));
+  stream.on('close', () => settleClosed(undefined));
+  stream.on('end', () => {
+    settleClosed(undefined);
+    stream.destroy();
+  });
+  return link;
+}
 
-  return {
-    bus,
-    start,
-    closed,
-    close: () => {
-      stream.destroy();
-    },
+/** The authentication lines a client sends and the reply each must get (D-Bus specification, "Authentication Protocol"). */
+function authLines(): Array<{ send: string; expect: RegExp }> {
+  const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+  return [
+    { send: `\0AUTH EXTERNAL ${uid}\r\n`, expect: /^OK [0-9a-f]+$/ },
+    // Agreed so that QEMU still sends calls that carry fds (a DMABUF scanout); the kernel
+    // drops those fds on this reader, and the call gets its refusal.
+    { send: 'NEGOTIATE_UNIX_FD\r\n', expect: /^(AGREE_UNIX_FD|ERROR.*)$/ },
+  ];
+}
+
+function openSocketLink(fd: number): PeerLink {
+  const framer = new InPlaceFramer();
+  let conn: PeerConnection | undefined;
+  let authenticated = false;
+  let onAuthenticated: (err?: Error) => void = () => undefined;
+  const steps = authLines();
+  let text = '';
+
+  const onAuthBytes = (bytes: Buffer) => {
+    text += bytes.toString('latin1');
+    for (let end = text.indexOf('\r\n'); end >= 0 && !authenticated; end = text.indexOf('\r\n')) {
+      const line = text.slice(0, end);
+      text = text.slice(end + 2);
+      const step = steps.shift();
+      if (!step || !step.expect.test(line)) {
+        onAuthenticated(new Error(`unexpected reply ${JSON.stringify(line.slice(0, 80))}`));
+        return;
+      }
+      if (steps.length) socket.write(steps[0].send);
+      else {
+        socket.write('BEGIN\r\n');
+        authenticated = true;
+        onAuthenticated();
+      }
+    }
+    if (text.length > 4096) onAuthenticated(new Error('authentication reply too long'));
   };
+
+  // net.Socket takes `onread` as net.connect does (Node ≥ 12), though its types list it only there.
+  const socket = new Socket({
+    fd,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: () => framer.readBuffer(),
+      callback: (n: number, buffer: Uint8Array) => {
+        const bytes = buffer as Buffer;
+        try {
+          if (!authenticated) onAuthBytes(bytes.subarray(0, n));
+          else framer.received(bytes, n, (raw) => conn?.emit('message', new Message(messageToJsFmt(raw) as never)));
+        } catch (e) {
+          socket.destroy(e as Error);
+        }
+        return true;
+      },
+    },
+  } as SocketConstructorOpts & { onread: OnReadOpts });
+  const transport: Transport = {
+    get writable() {
+      return socket.writable;
+    },
+    write: (data, fds) => {
+      if (fds.length) throw new Error('this link cannot send file descriptors');
+      socket.write(data);
+    },
+    end: () => socket.end(),
+  };
+  const start = (c: PeerConnection) =>
+    new Promise<void>((resolve, reject) => {
+      conn = c;
+      onAuthenticated = (err) => {
+        onAuthenticated = () => undefined;
+        if (err) {
+          reject(new Error(`D-Bus peer authentication failed: ${err.message}`));
+          socket.destroy();
+          return;
+        }
+        c.markConnected();
+        resolve();
+      };
+      socket.once('close', () => onAuthenticated(new Error('the link closed')));
+      socket.write(steps[0].send);
+    });
+  const { link, settleClosed } = peerLink(transport, start, () => socket.destroy());
+  socket.on('error', (err: Error) => settleClosed(err));
+  socket.on('close', () => settleClosed(undefined));
+  socket.on('end', () => {
+    settleClosed(undefined);
+    socket.destroy();
+  });
+  return link;
 }
