@@ -2,8 +2,8 @@
 // keeps a single inflater per stream for the whole connection, and every rectangle's data
 // ends with a sync flush so it can be decoded before the next arrives (rfbproto "zlib
 // Encoding"; QEMU's ui/vnc-enc-zlib.c flushes with Z_SYNC_FLUSH the same way). Node offers a
-// persistent deflate context only through its stream API: write, then flush(Z_SYNC_FLUSH)
-// whose callback runs after every output chunk has been emitted — as the ws library relies on.
+// persistent deflate context only through its stream API; its `flush` option makes every
+// write a Z_SYNC_FLUSH, and a write's callback runs after its output has been emitted.
 import { createDeflate, constants as zlibConstants, type Deflate } from 'node:zlib';
 
 interface OpenStream {
@@ -39,10 +39,12 @@ export class ZlibStream {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         deflate.once('error', onError);
-        deflate.write(data);
-        deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
+        // One pass through zlib (and Node's thread pool) per rectangle: the stream flushes
+        // every write (see open), and the callback runs once its output has been emitted.
+        deflate.write(data, (err) => {
           deflate.off('error', onError);
-          resolve();
+          if (err) reject(err);
+          else resolve();
         });
       });
       const out = Buffer.concat(stream.chunks);
@@ -82,7 +84,9 @@ export class ZlibStream {
 
   private open(level: number): OpenStream {
     if (this.stream) return this.stream;
-    const stream: OpenStream = { deflate: createDeflate({ level }), level, chunks: [] };
+    // Z_SYNC_FLUSH on every write ends each rectangle's data on a byte boundary.
+    const deflate = createDeflate({ level, flush: zlibConstants.Z_SYNC_FLUSH });
+    const stream: OpenStream = { deflate, level, chunks: [] };
     stream.deflate.on('data', (chunk: Buffer) => stream.chunks.push(chunk));
     stream.deflate.on('error', (err: Error) => {
       stream.error = err;
