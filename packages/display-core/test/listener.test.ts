@@ -160,6 +160,21 @@ describe('listener', () => {
     await link.closed;
   });
 
+  it('takes messages that arrive in the same read as the last authentication reply (a link that takes no fds)', async () => {
+    const updates: number[] = [];
+    const sink = { update: (x: number) => updates.push(x) } as unknown as ListenerSink;
+    const [ours, theirs] = socketpair();
+    const { link, ready } = serveListener(ours, sink, { sharedMemory: false });
+    const peer = new Socket({ fd: theirs, readable: true, writable: true });
+    cleanup.push(() => link.close(), () => peer.destroy());
+    const update = new Message({ serial: 1, flags: 1, path: LISTENER_PATH, interface: IFACE.listener, member: 'Update', signature: 'iiiiuuay', body: [5, 0, 1, 1, 4, 0x20020888, Buffer.alloc(4)] });
+    // Everything at once, as soon as the client has spoken.
+    peer.once('data', () => peer.write(Buffer.concat([Buffer.from('OK 0123456789abcdef0123456789abcdef\r\nAGREE_UNIX_FD\r\n'), marshallMessage(update)[0]])));
+    await ready;
+    await until(() => updates.length === 1, 'the update sent with the authentication replies');
+    expect(updates).toEqual([5]);
+  });
+
   async function connect(sink: ListenerSink, sharedMemory: boolean): Promise<QemuSide> {
     const [ours, theirs] = socketpair();
     const { link, ready } = serveListener(ours, sink, { sharedMemory });

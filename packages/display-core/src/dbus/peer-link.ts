@@ -185,8 +185,16 @@ function openSocketLink(fd: number): PeerLink {
         onAuthenticated();
       }
     }
-    if (text.length > 4096) onAuthenticated(new Error('authentication reply too long'));
+    if (authenticated && text) {
+      // QEMU speaks only after our BEGIN, but bytes read past the last line are messages.
+      const target = framer.readBuffer();
+      const rest = Buffer.from(text, 'latin1');
+      text = '';
+      rest.copy(target);
+      framer.received(target, rest.length, deliver);
+    } else if (text.length > 4096) onAuthenticated(new Error('authentication reply too long'));
   };
+  const deliver = (raw: Record<string, unknown>) => conn?.emit('message', new Message(messageToJsFmt(raw) as never));
 
   // net.Socket takes `onread` as net.connect does (Node ≥ 12), though its types list it only there.
   const socket = new Socket({
@@ -199,7 +207,7 @@ function openSocketLink(fd: number): PeerLink {
         const bytes = buffer as Buffer;
         try {
           if (!authenticated) onAuthBytes(bytes.subarray(0, n));
-          else framer.received(bytes, n, (raw) => conn?.emit('message', new Message(messageToJsFmt(raw) as never)));
+          else framer.received(bytes, n, deliver);
         } catch (e) {
           socket.destroy(e as Error);
         }
