@@ -1,7 +1,7 @@
 import { Message } from 'dbus-next';
 import { marshallMessage } from 'dbus-next/lib/marshall-compat.js';
 import { describe, expect, it } from 'vitest';
-import { InPlaceFramer, MessageFramer } from '../src/dbus/message-framer.js';
+import { MessageFramer } from '../src/dbus/message-framer.js';
 
 function wire(member: string, signature: string, body: unknown[], serial: number): Buffer {
   const msg = new Message({ path: '/org/qemu/Display1/Listener', interface: 'org.qemu.Display1.Listener', member, signature, body } as never);
@@ -31,6 +31,24 @@ describe('MessageFramer', () => {
     }
   });
 
+  it('gives a memfd to the message it came with when a long frame was read just before it', () => {
+    const pixels = Buffer.alloc(300_000, 0x5a);
+    const frame = wire('Update', 'iiiiuuay', [0, 0, 250, 300, 1000, 0x20020888, pixels], 9);
+    const stream = Buffer.concat([frame, scanoutMap, update]);
+    for (const chunk of [212_992, 65_536, 1000]) {
+      const framer = new MessageFramer();
+      const got: Array<Record<string, unknown>> = [];
+      const keep = (raw: Record<string, unknown>) => got.push({ member: raw.member, body: (raw.body as unknown[]).slice(0, 2) });
+      for (let at = 0; at < stream.length; at += chunk) {
+        // usocket reports the fds just before the chunk that holds ScanoutMap's first byte.
+        if (at <= frame.length && frame.length < at + chunk) framer.pushFds([42], frame.length - at);
+        framer.push(stream.subarray(at, at + chunk), keep);
+      }
+      expect(got.map((m) => m.member)).toEqual(['Update', 'ScanoutMap', 'UpdateMap']);
+      expect(got[1].body).toEqual([42, 0]);
+    }
+  });
+
   it('refuses a message longer than the specification allows', () => {
     const bad = Buffer.from(update);
     bad.writeUInt32LE(0x7fffffff, 4); // body length
@@ -38,7 +56,7 @@ describe('MessageFramer', () => {
   });
 });
 
-describe('InPlaceFramer', () => {
+describe('MessageFramer reading into its own buffers', () => {
   const update = wire('UpdateMap', 'iiii', [1, 2, 3, 4], 7);
   // A frame larger than one read: it is read into its place, not through the read buffer.
   const pixels = Buffer.alloc(300_000, 0xab);
@@ -47,7 +65,7 @@ describe('InPlaceFramer', () => {
   const stream = Buffer.concat([update, frame, update, update]);
 
   /** Feeds `stream` as a socket reading into readBuffer() would, each read at most `sizes[i]` bytes. */
-  function feed(framer: InPlaceFramer, sizes: (i: number) => number): Array<Record<string, unknown>> {
+  function feed(framer: MessageFramer, sizes: (i: number) => number): Array<Record<string, unknown>> {
     const got: Array<Record<string, unknown>> = [];
     const keep = (raw: Record<string, unknown>) =>
       got.push({ member: raw.member, serial: raw.serial, body: (raw.body as unknown[]).map((v) => (Buffer.isBuffer(v) ? Buffer.from(v) : v)) });
@@ -71,7 +89,7 @@ describe('InPlaceFramer', () => {
       ['irregular', (i) => [3, 5000, 16, 70_001, 9][i % 5]],
     ];
     for (const [, sizes] of cuts) {
-      const got = feed(new InPlaceFramer(4096), sizes);
+      const got = feed(new MessageFramer({ readSize: 4096 }), sizes);
       expect(got.map((m) => m.member)).toEqual(['UpdateMap', 'Update', 'UpdateMap', 'UpdateMap']);
       expect(got[0].body).toEqual([1, 2, 3, 4]);
       const body = got[1].body as unknown[];
@@ -82,7 +100,7 @@ describe('InPlaceFramer', () => {
   });
 
   it('reads the rest of a long message straight into its place', () => {
-    const framer = new InPlaceFramer(4096);
+    const framer = new MessageFramer({ readSize: 4096 });
     const first = framer.readBuffer();
     stream.copy(first, 0, update.length, update.length + 4096);
     framer.received(first, 4096, () => undefined);
@@ -91,7 +109,7 @@ describe('InPlaceFramer', () => {
   });
 
   it('refuses a message longer than the specification allows', () => {
-    const framer = new InPlaceFramer();
+    const framer = new MessageFramer();
     const target = framer.readBuffer();
     update.copy(target);
     target.writeUInt32LE(0x7fffffff, 4);

@@ -29,102 +29,52 @@ const DROPPED_FDS: readonly number[] = Object.freeze(new Array<number>(253).fill
 /** The specification's limit on a message (2^27 bytes); more is a broken peer. */
 const MAX_MESSAGE = 1 << 27;
 
-export class MessageFramer {
-  /** Received bytes not yet framed. Kept as chunks: a frame of several MB arrives in
-   * dozens of socket reads, and joining at every read would copy it over and over. */
-  private chunks: Buffer[] = [];
-  private length = 0;
-  /** Stream offset of the first unframed byte. */
-  private base = 0;
-  private received = 0;
-  private fdBatches: Array<{ at: number; fds: number[] }> = [];
-  /** Where messages spanning chunks are joined; reused, so a frame costs no allocation. */
-  private scratch: Buffer = Buffer.alloc(0);
-
-  /**
-   * File descriptors that arrived with the chunk that starts `pendingBytes` after what
-   * `push` has seen (bytes the stream has queued but not yet delivered).
-   */
-  pushFds(fds: number[], pendingBytes: number): void {
-    this.fdBatches.push({ at: this.received + pendingBytes, fds });
-  }
-
-  /**
-   * Adds bytes and hands every message now complete, in dbus-next's raw form, to
-   * `onMessage` — one at a time: byte arrays in a body ('ay') are views into a buffer
-   * reused for the next message, so handle them before returning, or copy them.
-   */
-  push(chunk: Buffer, onMessage: (raw: Record<string, unknown>) => void): void {
-    this.received += chunk.length;
-    if (chunk.length) {
-      this.chunks.push(chunk);
-      this.length += chunk.length;
-    }
-    while (this.length >= FIXED_HEADER) {
-      const total = messageLength(this.peek(FIXED_HEADER));
-      if (this.length < total) break;
-      const end = this.base + total;
-      const fds: number[] = [];
-      while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
-      const message = this.take(total);
-      this.base = end;
-      onMessage(parseMessage(message, fds));
-    }
-  }
-
-  /** The first `n` bytes (joined only when they span chunks). */
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    // Join only the few chunks that hold the first n bytes: the rest may be megabytes.
-    let count = 0;
-    for (let have = 0; have < n; count++) have += this.chunks[count].length;
-    this.chunks.splice(0, count, Buffer.concat(this.chunks.slice(0, count)));
-    return this.chunks[0].subarray(0, n);
-  }
-
-  /** Removes and returns the first `n` bytes, copying once at most (into `scratch`). */
-  private take(n: number): Buffer {
-    let out: Buffer;
-    if (this.chunks[0].length >= n) {
-      out = this.chunks[0].subarray(0, n);
-      this.chunks[0] = this.chunks[0].subarray(n);
-      if (this.chunks[0].length === 0) this.chunks.shift();
-    } else {
-      if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(n);
-      out = this.scratch.subarray(0, n);
-      let at = 0;
-      while (at < n) {
-        const c = this.chunks[0];
-        const used = Math.min(c.length, n - at);
-        c.copy(out, at, 0, used);
-        at += used;
-        if (used === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(used);
-      }
-    }
-    this.length -= n;
-    return out;
-  }
-
-}
+type OnMessage = (raw: Record<string, unknown>) => void;
 
 /**
- * Frames messages read straight into the buffers it hands out (`readBuffer`), for a socket
- * that reads into memory we give it (net.Socket's `onread`): nothing is allocated per read,
- * and a message longer than one read is read into its place in one reused buffer, so an
- * 8 MB frame costs neither copies between chunks nor garbage to collect. Carries no file
- * descriptors: it serves links on which none are expected (see DROPPED_FDS).
+ * Frames messages read into buffers it hands out (`readBuffer`): small messages are parsed
+ * where they were read, and the rest of a long one goes straight into its place in one
+ * reused buffer. So a frame of several MB costs one copy and no allocation — whether a
+ * socket reads into these buffers itself (net.Socket's `onread`) or `push` copies in the
+ * chunks a stream allocated (usocket), which then die young instead of piling up for V8's
+ * full collections.
  */
-export class InPlaceFramer {
+export class MessageFramer {
   private readonly reads: Buffer;
   /** The start of a message that did not fit in what has been read so far. */
   private pending: Buffer = Buffer.alloc(0);
   private have = 0;
   /** The pending message's length once its fixed header is in (else 0). */
   private need = 0;
+  /** Bytes received so far: the stream offset of the next one. */
+  private total = 0;
+  private fdBatches: Array<{ at: number; fds: number[] }> = [];
 
-  constructor(readSize = 64 * 1024) {
-    this.reads = Buffer.allocUnsafe(readSize);
+  /**
+   * `receivesFds: false` serves a link that takes no file descriptors: a call that carried
+   * some parses with DROPPED_FDS.
+   */
+  constructor(private readonly opts: { receivesFds?: boolean; readSize?: number } = {}) {
+    this.reads = Buffer.allocUnsafe(opts.readSize ?? 64 * 1024);
+  }
+
+  /**
+   * File descriptors that arrived with the chunk that starts `pendingBytes` after what
+   * the framer has seen (bytes the stream has queued but not yet delivered).
+   */
+  pushFds(fds: number[], pendingBytes: number): void {
+    this.fdBatches.push({ at: this.total + pendingBytes, fds });
+  }
+
+  /** Adds bytes that arrived in a buffer of the stream's own; see `received`. */
+  push(chunk: Buffer, onMessage: OnMessage): void {
+    for (let at = 0; at < chunk.length; ) {
+      const target = this.readBuffer();
+      const n = Math.min(target.length, chunk.length - at);
+      chunk.copy(target, 0, at, at + n);
+      at += n;
+      this.received(target, n, onMessage);
+    }
   }
 
   /** Where the next read should go: the rest of a pending message whose length is known, else the reused read buffer. */
@@ -134,27 +84,30 @@ export class InPlaceFramer {
 
   /**
    * `n` bytes were read into `buffer` (the last `readBuffer()`); hands every message now
-   * complete to `onMessage`, one at a time. As with MessageFramer, byte arrays in a body are
-   * views into reused memory: handle them before returning, or copy them.
+   * complete, in dbus-next's raw form, to `onMessage` — one at a time: byte arrays in a body
+   * ('ay') are views into memory reused for the next read, so handle them before returning,
+   * or copy them.
    */
-  received(buffer: Buffer, n: number, onMessage: (raw: Record<string, unknown>) => void): void {
+  received(buffer: Buffer, n: number, onMessage: OnMessage): void {
+    const start = this.total;
+    this.total += n;
     if (buffer !== this.reads) {
       this.have += n;
-      if (this.have === this.need) this.completePending(onMessage);
+      if (this.have === this.need) this.completePending(this.total, onMessage);
       return;
     }
     let at = 0;
     while (at < n) {
       if (this.have) {
         at += this.fillPending(buffer.subarray(at, n));
-        if (this.need && this.have === this.need) this.completePending(onMessage);
+        if (this.need && this.have === this.need) this.completePending(start + at, onMessage);
         continue;
       }
       if (n - at >= FIXED_HEADER) {
-        const total = messageLength(buffer.subarray(at, at + FIXED_HEADER));
-        if (n - at >= total) {
-          onMessage(parseMessage(buffer.subarray(at, at + total), DROPPED_FDS));
-          at += total;
+        const length = messageLength(buffer.subarray(at, at + FIXED_HEADER));
+        if (n - at >= length) {
+          onMessage(parseMessage(buffer.subarray(at, at + length), this.fdsUpTo(start + at + length)));
+          at += length;
           continue;
         }
       }
@@ -180,11 +133,21 @@ export class InPlaceFramer {
     return used;
   }
 
-  private completePending(onMessage: (raw: Record<string, unknown>) => void): void {
+  /** Hands on the pending message, which ends at stream offset `end`. */
+  private completePending(end: number, onMessage: OnMessage): void {
     const message = this.pending.subarray(0, this.need);
+    const fds = this.fdsUpTo(end);
     this.have = 0;
     this.need = 0;
-    onMessage(parseMessage(message, DROPPED_FDS));
+    onMessage(parseMessage(message, fds));
+  }
+
+  /** The fds of the message that ends at stream offset `end`: every batch that came with its bytes. */
+  private fdsUpTo(end: number): readonly number[] {
+    if (this.opts.receivesFds === false) return DROPPED_FDS;
+    const fds: number[] = [];
+    while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
+    return fds;
   }
 
   /** Grows the pending buffer, keeping what it holds; it stays at the largest message seen. */

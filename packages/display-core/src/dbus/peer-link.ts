@@ -12,7 +12,7 @@ import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { Message, type MessageBus } from 'dbus-next';
 import clientHandshake from 'dbus-next/lib/handshake.js';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
-import { InPlaceFramer, MessageFramer } from './message-framer.js';
+import { MessageFramer } from './message-framer.js';
 import MessageBusClass from 'dbus-next/lib/bus.js';
 import { USocket } from 'usocket';
 import './usocket-close-guard.js';
@@ -161,7 +161,7 @@ function authLines(): Array<{ send: string; expect: RegExp }> {
 }
 
 function openSocketLink(fd: number): PeerLink {
-  const framer = new InPlaceFramer();
+  const framer = new MessageFramer({ receivesFds: false });
   let conn: PeerConnection | undefined;
   let authenticated = false;
   let onAuthenticated: (err?: Error) => void = () => undefined;
