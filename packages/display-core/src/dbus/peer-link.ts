@@ -9,6 +9,7 @@
 // every few frames (a full mark-compact each ~100 ms at 1920×1080, 30 frames/s).
 import { EventEmitter } from 'node:events';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Message, type MessageBus } from 'dbus-next';
 import clientHandshake from 'dbus-next/lib/handshake.js';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
@@ -78,18 +79,24 @@ class PeerConnection extends EventEmitter {
   }
 }
 
-/** What both transports share: the bus object on a PeerConnection and the `closed` promise. */
-function peerLink(transport: Transport, start: (conn: PeerConnection) => Promise<void>, destroy: () => void) {
+/**
+ * What both transports share: the bus object on a PeerConnection, and `closed`, settled when
+ * the stream fails, closes or ends (QEMU went away: our end is closed too).
+ */
+function peerLink(stream: Duplex, transport: Transport, start: (conn: PeerConnection) => Promise<void>): PeerLink {
   const conn = new PeerConnection(transport);
   const bus = new MessageBusClass(conn);
   // MessageBus re-emits connection errors; a closed link is reported through `closed`.
   bus.on('error', () => undefined);
-  let settleClosed: (err: Error | undefined) => void = () => undefined;
   const closed = new Promise<Error | undefined>((resolve) => {
-    settleClosed = resolve;
+    stream.on('error', (err: Error) => resolve(err));
+    stream.on('close', () => resolve(undefined));
+    stream.on('end', () => {
+      resolve(undefined);
+      stream.destroy();
+    });
   });
-  const link: PeerLink = { bus, start: () => start(conn), closed, close: destroy };
-  return { conn, link, settleClosed };
+  return { bus, start: () => start(conn), closed, close: () => stream.destroy() };
 }
 
 /**
@@ -139,14 +146,7 @@ function openUSocketLink(fd: number): PeerLink {
         resolve();
       });
     });
-  const { link, settleClosed } = peerLink(transport, start, () => stream.destroy());
-  stream.on('error', (err: Error) => settleClosed(err));
-  stream.on('close', () => settleClosed(undefined));
-  stream.on('end', () => {
-    settleClosed(undefined);
-    stream.destroy();
-  });
-  return link;
+  return peerLink(stream, transport, start);
 }
 
 /** The authentication lines a client sends and the reply each must get (D-Bus specification, "Authentication Protocol"). */
@@ -241,12 +241,5 @@ function openSocketLink(fd: number): PeerLink {
       socket.once('close', () => onAuthenticated(new Error('the link closed')));
       socket.write(steps[0].send);
     });
-  const { link, settleClosed } = peerLink(transport, start, () => socket.destroy());
-  socket.on('error', (err: Error) => settleClosed(err));
-  socket.on('close', () => settleClosed(undefined));
-  socket.on('end', () => {
-    settleClosed(undefined);
-    socket.destroy();
-  });
-  return link;
+  return peerLink(socket, transport, start);
 }
