@@ -34,12 +34,12 @@ class QemuSide {
   }
 
 
-  call(member: string, signature: string, body: unknown[], fds: number[] = [], flags = 0): void {
+  call(member: string, signature: string, body: unknown[], fds: number[] = [], flags = 0, iface: string = IFACE.listener): void {
     const msg = new Message({
       serial: ++this.serial,
       flags,
       path: LISTENER_PATH,
-      interface: IFACE.listener,
+      interface: iface,
       member,
       signature,
       body,
@@ -54,7 +54,13 @@ class QemuSide {
 
   private onData(chunk: Buffer): void {
     if (this.authenticated) {
-      this.framer.push(chunk, (raw) => this.replies.push(new Message(messageToJsFmt(raw) as never)));
+      for (let at = 0; at < chunk.length; ) {
+        const target = this.framer.readBuffer();
+        const n = Math.min(target.length, chunk.length - at);
+        chunk.copy(target, 0, at, at + n);
+        at += n;
+        this.framer.received(target, n, (raw) => this.replies.push(new Message(messageToJsFmt(raw) as never)));
+      }
       return;
     }
     this.text += chunk.toString('latin1');
@@ -95,10 +101,8 @@ describe('listener', () => {
     for (const fn of cleanup.splice(0)) fn();
   });
 
-  // sharedMemory decides the link: usocket, which receives fds, or the in-place reader, on
-  // which the kernel drops them.
   for (const sharedMemory of [true, false]) {
-    const link = sharedMemory ? 'a link that receives fds' : 'a link that takes none';
+    const link = sharedMemory ? 'shared memory offered' : 'QEMU < 9.2, no shared memory';
     it(`refuses a DMABUF scanout with an error that points at gl=off, and closes the buffer it was given (${link})`, async () => {
       const offered: string[] = [];
       const sink = { dmabufOffered: () => offered.push('dmabuf') } as unknown as ListenerSink;
@@ -150,7 +154,31 @@ describe('listener', () => {
     });
   }
 
-  it('reports an authentication QEMU refuses, and closes the link (a link that takes no fds)', async () => {
+  it('gives a ScanoutMap its memfd when it arrives right behind a frame sent inline', async () => {
+    const maps: Array<{ fd: number; target: string; width: number }> = [];
+    const updates: number[] = [];
+    const sink = {
+      update: (x: number) => updates.push(x),
+      scanoutMap: (fd: number, _offset: number, width: number) => {
+        maps.push({ fd, target: readlinkSync(`/proc/self/fd/${fd}`), width });
+        closeSync(fd);
+      },
+    } as unknown as ListenerSink;
+    const qemu = await connect(sink, true);
+    // QEMU 10 sends a VGA-memory surface inline, then the next mode's surface as a memfd.
+    const frame = Buffer.alloc(1024 * 768 * 4, 0x11);
+    const memfd = openSync('/dev/zero', 'r');
+    qemu.call('Update', 'iiiiuuay', [7, 0, 1024, 768, 4096, 0x20020888, frame], [], 1);
+    qemu.call('ScanoutMap', 'huuuuu', [0, 0, 640, 480, 2560, 0x20020888], [memfd], 1, IFACE.listenerUnixMap);
+    qemu.call('Update', 'iiiiuuay', [8, 0, 1, 1, 4, 0x20020888, frame.subarray(0, 4)], [], 1);
+    await until(() => updates.length === 2 && maps.length === 1, 'two updates and the ScanoutMap');
+    closeSync(memfd);
+    expect(updates).toEqual([7, 8]);
+    expect(maps[0].target).toBe('/dev/zero');
+    expect(maps[0].width).toBe(640);
+  });
+
+  it('reports an authentication QEMU refuses, and closes the link', async () => {
     const [ours, theirs] = socketpair();
     const { link, ready } = serveListener(ours, {} as ListenerSink, { sharedMemory: false });
     const peer = new Socket({ fd: theirs, readable: true, writable: true });
@@ -160,7 +188,7 @@ describe('listener', () => {
     await link.closed;
   });
 
-  it('takes messages that arrive in the same read as the last authentication reply (a link that takes no fds)', async () => {
+  it('takes messages that arrive in the same read as the last authentication reply', async () => {
     const updates: number[] = [];
     const sink = { update: (x: number) => updates.push(x) } as unknown as ListenerSink;
     const [ours, theirs] = socketpair();

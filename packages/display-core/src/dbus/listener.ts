@@ -49,9 +49,7 @@ export function serveListener(
   sink: ListenerSink,
   opts: { sharedMemory: boolean },
 ): { link: PeerLink; ready: Promise<void> } {
-  // Shared memory is the only thing QEMU sends file descriptors for (besides the DMABUF
-  // scanouts refused below); without it the link takes the reader that allocates nothing.
-  const link = openPeerLink(fd, { receivesFds: opts.sharedMemory });
+  const link = openPeerLink(fd);
   const interfaces = opts.sharedMemory ? [IFACE.listenerUnixMap] : [];
   exportObject(link.bus, {
     path: LISTENER_PATH,
@@ -66,10 +64,8 @@ export function serveListener(
         MouseSet: (b) => sink.mouseSet(num(b[0]), num(b[1]), num(b[2]) !== 0),
         CursorDefine: (b) => sink.cursorDefine(num(b[0]), num(b[1]), num(b[2]), num(b[3]), b[4] as Buffer),
         ScanoutDMABUF: (b) => {
-          // The buffer's fd came with the call and is ours to close; on a link that takes no
-          // fds the kernel dropped it (-1).
-          const fd = num(b[0]);
-          if (fd >= 0) closeSync(fd);
+          // The buffer's fd came with the call and is ours to close.
+          closeSync(num(b[0]));
           sink.dmabufOffered();
           throw new Error(DMABUF_REFUSAL);
         },

@@ -21,23 +21,17 @@ const headerSignature = require('dbus-next/lib/header-signature.json') as Array<
 const constants = require('dbus-next/lib/constants.js') as { headerTypeName: string[]; endianness: { le: number } };
 
 const FIXED_HEADER = 16;
-/**
- * The fds a call seems to carry on a link that takes none: the kernel dropped them (-1 each,
- * up to its limit of 253 per message), and the call still parses and gets its answer.
- */
-const DROPPED_FDS: readonly number[] = Object.freeze(new Array<number>(253).fill(-1));
 /** The specification's limit on a message (2^27 bytes); more is a broken peer. */
 const MAX_MESSAGE = 1 << 27;
+
+const NO_FDS: readonly number[] = Object.freeze([]);
 
 type OnMessage = (raw: Record<string, unknown>) => void;
 
 /**
  * Frames messages read into buffers it hands out (`readBuffer`): small messages are parsed
  * where they were read, and the rest of a long one goes straight into its place in one
- * reused buffer. So a frame of several MB costs one copy and no allocation — whether a
- * socket reads into these buffers itself (net.Socket's `onread`) or `push` copies in the
- * chunks a stream allocated (usocket), which then die young instead of piling up for V8's
- * full collections.
+ * reused buffer. So a frame of several MB costs one copy and no allocation.
  */
 export class MessageFramer {
   private readonly reads: Buffer;
@@ -48,33 +42,11 @@ export class MessageFramer {
   private need = 0;
   /** Bytes received so far: the stream offset of the next one. */
   private total = 0;
-  private fdBatches: Array<{ at: number; fds: number[] }> = [];
+  /** File descriptors and the stream offset of a byte of the message they came with. */
+  private fdBatches: Array<{ at: number; fds: readonly number[] }> = [];
 
-  /**
-   * `receivesFds: false` serves a link that takes no file descriptors: a call that carried
-   * some parses with DROPPED_FDS.
-   */
-  constructor(private readonly opts: { receivesFds?: boolean; readSize?: number } = {}) {
+  constructor(opts: { readSize?: number } = {}) {
     this.reads = Buffer.allocUnsafe(opts.readSize ?? 64 * 1024);
-  }
-
-  /**
-   * File descriptors that arrived with the chunk that starts `pendingBytes` after what
-   * the framer has seen (bytes the stream has queued but not yet delivered).
-   */
-  pushFds(fds: number[], pendingBytes: number): void {
-    this.fdBatches.push({ at: this.total + pendingBytes, fds });
-  }
-
-  /** Adds bytes that arrived in a buffer of the stream's own; see `received`. */
-  push(chunk: Buffer, onMessage: OnMessage): void {
-    for (let at = 0; at < chunk.length; ) {
-      const target = this.readBuffer();
-      const n = Math.min(target.length, chunk.length - at);
-      chunk.copy(target, 0, at, at + n);
-      at += n;
-      this.received(target, n, onMessage);
-    }
   }
 
   /** Where the next read should go: the rest of a pending message whose length is known, else the reused read buffer. */
@@ -83,13 +55,15 @@ export class MessageFramer {
   }
 
   /**
-   * `n` bytes were read into `buffer` (the last `readBuffer()`); hands every message now
-   * complete, in dbus-next's raw form, to `onMessage` — one at a time: byte arrays in a body
-   * ('ay') are views into memory reused for the next read, so handle them before returning,
-   * or copy them.
+   * `n` bytes were read into `buffer` (the last `readBuffer()`), with `fds`, which belong to
+   * the message holding the last of those bytes (a unix socket ends a read after the bytes
+   * that carried fds). Hands every message now complete, in dbus-next's raw form, to
+   * `onMessage` — one at a time: byte arrays in a body ('ay') are views into memory reused
+   * for the next read, so handle them before returning, or copy them.
    */
-  received(buffer: Buffer, n: number, onMessage: OnMessage): void {
+  received(buffer: Buffer, n: number, onMessage: OnMessage, fds: readonly number[] = []): void {
     const start = this.total;
+    if (fds.length) this.fdBatches.push({ at: start + n - 1, fds });
     this.total += n;
     if (buffer !== this.reads) {
       this.have += n;
@@ -144,7 +118,7 @@ export class MessageFramer {
 
   /** The fds of the message that ends at stream offset `end`: every batch that came with its bytes. */
   private fdsUpTo(end: number): readonly number[] {
-    if (this.opts.receivesFds === false) return DROPPED_FDS;
+    if (!this.fdBatches.length || this.fdBatches[0].at >= end) return NO_FDS;
     const fds: number[] = [];
     while (this.fdBatches.length && this.fdBatches[0].at < end) fds.push(...this.fdBatches.shift()!.fds);
     return fds;

@@ -2,21 +2,14 @@
 // RegisterOutListener, …). QEMU runs GDBus *server* authentication on its end, so we are
 // the auth client, and there is no bus daemon: the Hello and AddMatch calls that
 // dbus-next's MessageBus makes on construction are answered here instead of being sent.
-//
-// Two transports: usocket, which receives file descriptors (ScanoutMap's memfd), and, for a
-// link on which QEMU sends none, a plain net.Socket reading into memory we own: QEMU < 9.2
-// sends every frame inline, and usocket's fresh buffer per read made V8 collect garbage
-// every few frames (a full mark-compact each ~100 ms at 1920×1080, 30 frames/s).
+// Messages are read in place with the fds they carry (UnixSocket, MessageFramer).
 import { EventEmitter } from 'node:events';
-import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { closeSync } from 'node:fs';
 import { Message, type MessageBus } from 'dbus-next';
-import clientHandshake from 'dbus-next/lib/handshake.js';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
-import { MessageFramer } from './message-framer.js';
 import MessageBusClass from 'dbus-next/lib/bus.js';
-import { USocket } from 'usocket';
-import './usocket-close-guard.js';
+import { MessageFramer } from './message-framer.js';
+import { UnixSocket } from './unix-socket.js';
 
 const BUS_DRIVER = 'org.freedesktop.DBus';
 
@@ -30,17 +23,10 @@ export interface PeerLink {
   close(): void;
 }
 
-/** How a PeerConnection puts its bytes on the wire. */
-interface Transport {
-  readonly writable: boolean;
-  write(data: Buffer, fds: number[]): void;
-  end(): void;
-}
-
 class PeerConnection extends EventEmitter {
   private connected = false;
   private readonly pending: Message[] = [];
-  constructor(readonly stream: Transport) {
+  constructor(private readonly socket: UnixSocket) {
     super();
   }
 
@@ -61,14 +47,15 @@ class PeerConnection extends EventEmitter {
   }
 
   end(): this {
-    this.stream.end();
+    this.socket.destroy();
     return this;
   }
 
   private write(msg: Message): void {
-    if (!this.stream.writable) return;
     const [data, fds] = marshallMessage(msg);
-    this.stream.write(data, fds);
+    // Nothing we send on a peer link carries fds (replies, GetAll, signals).
+    if (fds.length) throw new Error('a peer link sends no file descriptors');
+    this.socket.write(data);
   }
 
   private answerBusDriverLocally(msg: Message): void {
@@ -79,94 +66,23 @@ class PeerConnection extends EventEmitter {
   }
 }
 
-/**
- * What both transports share: the bus object on a PeerConnection, and `closed`, settled when
- * the stream fails, closes or ends (QEMU went away: our end is closed too).
- */
-function peerLink(stream: Duplex, transport: Transport, start: (conn: PeerConnection) => Promise<void>): PeerLink {
-  const conn = new PeerConnection(transport);
-  const bus = new MessageBusClass(conn);
-  // MessageBus re-emits connection errors; a closed link is reported through `closed`.
-  bus.on('error', () => undefined);
-  const closed = new Promise<Error | undefined>((resolve) => {
-    stream.on('error', (err: Error) => resolve(err));
-    stream.on('close', () => resolve(undefined));
-    stream.on('end', () => {
-      resolve(undefined);
-      stream.destroy();
-    });
-  });
-  return { bus, start: () => start(conn), closed, close: () => stream.destroy() };
-}
-
-/**
- * A link to QEMU on `fd`. `receivesFds` (default true): QEMU may send file descriptors on
- * it; without them the link reads into reused memory (see the top of this file).
- */
-export function openPeerLink(fd: number, opts: { receivesFds?: boolean } = {}): PeerLink {
-  return opts.receivesFds === false ? openSocketLink(fd) : openUSocketLink(fd);
-}
-
-function openUSocketLink(fd: number): PeerLink {
-  const stream = new USocket({ fd });
-  stream.supportsUnixFd = true;
-  const framer = new MessageFramer();
-  // File descriptors come with the first byte of the message that carries them. usocket
-  // queues them without positions, and dbus-next's reader hands a message every fd queued
-  // so far — a ScanoutMap arriving just behind another message would lose its memfd. So
-  // we note where in the byte stream each batch arrived and frame messages ourselves.
-  stream.on('fds', (fds: number[]) => {
-    framer.pushFds(fds, stream.readableLength);
-    (stream as unknown as { _wrap?: { fds: number[] } })._wrap!.fds = [];
-  });
-  const transport: Transport = {
-    get writable() {
-      return stream.writable;
-    },
-    write: (data, fds) => stream.write({ data, fds }),
-    end: () => stream.end(),
-  };
-  const start = (conn: PeerConnection) =>
-    new Promise<void>((resolve, reject) => {
-      clientHandshake(stream, { authMethods: ['EXTERNAL'] }, (err) => {
-        if (err) {
-          reject(new Error(`D-Bus peer authentication failed: ${String(err)}`));
-          return;
-        }
-        stream.on('data', (chunk: Buffer) => {
-          try {
-            framer.push(chunk, (raw) => conn.emit('message', new Message(messageToJsFmt(raw) as never)));
-          } catch (e) {
-            stream.destroy(e as Error);
-          }
-        });
-        // The handshake read in paused mode; a 'data' listener alone does not resume then.
-        stream.resume();
-        conn.markConnected();
-        resolve();
-      });
-    });
-  return peerLink(stream, transport, start);
-}
-
 /** The authentication lines a client sends and the reply each must get (D-Bus specification, "Authentication Protocol"). */
 function authLines(): Array<{ send: string; expect: RegExp }> {
   const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
   return [
     { send: `\0AUTH EXTERNAL ${uid}\r\n`, expect: /^OK [0-9a-f]+$/ },
-    // Agreed so that QEMU still sends calls that carry fds (a DMABUF scanout); the kernel
-    // drops those fds on this reader, and the call gets its refusal.
     { send: 'NEGOTIATE_UNIX_FD\r\n', expect: /^(AGREE_UNIX_FD|ERROR.*)$/ },
   ];
 }
 
-function openSocketLink(fd: number): PeerLink {
-  const framer = new MessageFramer({ receivesFds: false });
-  let conn: PeerConnection | undefined;
+/** A link to QEMU on `fd`, which it owns: closed when the link closes. */
+export function openPeerLink(fd: number): PeerLink {
+  const framer = new MessageFramer();
   let authenticated = false;
   let onAuthenticated: (err?: Error) => void = () => undefined;
   const steps = authLines();
   let text = '';
+  const deliver = (raw: Record<string, unknown>) => conn.emit('message', new Message(messageToJsFmt(raw) as never));
 
   const onAuthBytes = (bytes: Buffer) => {
     text += bytes.toString('latin1');
@@ -178,56 +94,44 @@ function openSocketLink(fd: number): PeerLink {
         onAuthenticated(new Error(`unexpected reply ${JSON.stringify(line.slice(0, 80))}`));
         return;
       }
-      if (steps.length) socket.write(steps[0].send);
+      if (steps.length) socket.write(Buffer.from(steps[0].send, 'latin1'));
       else {
-        socket.write('BEGIN\r\n');
+        socket.write(Buffer.from('BEGIN\r\n', 'latin1'));
         authenticated = true;
         onAuthenticated();
       }
     }
     if (authenticated && text) {
       // QEMU speaks only after our BEGIN, but bytes read past the last line are messages.
-      const target = framer.readBuffer();
       const rest = Buffer.from(text, 'latin1');
       text = '';
+      const target = framer.readBuffer();
       rest.copy(target);
       framer.received(target, rest.length, deliver);
     } else if (text.length > 4096) onAuthenticated(new Error('authentication reply too long'));
   };
-  const deliver = (raw: Record<string, unknown>) => conn?.emit('message', new Message(messageToJsFmt(raw) as never));
 
-  // net.Socket takes `onread` as net.connect does (Node ≥ 12), though its types list it only there.
-  const socket = new Socket({
-    fd,
-    readable: true,
-    writable: true,
-    onread: {
-      buffer: () => framer.readBuffer(),
-      callback: (n: number, buffer: Uint8Array) => {
-        const bytes = buffer as Buffer;
-        try {
-          if (!authenticated) onAuthBytes(bytes.subarray(0, n));
-          else framer.received(bytes, n, deliver);
-        } catch (e) {
-          socket.destroy(e as Error);
-        }
-        return true;
-      },
+  const socket = new UnixSocket(fd, {
+    buffer: () => framer.readBuffer(),
+    received: (buffer, n, fds) => {
+      if (authenticated) framer.received(buffer, n, deliver, fds);
+      else {
+        for (const received of fds) closeSync(received);
+        onAuthBytes(buffer.subarray(0, n));
+      }
     },
-  } as SocketConstructorOpts & { onread: OnReadOpts });
-  const transport: Transport = {
-    get writable() {
-      return socket.writable;
-    },
-    write: (data, fds) => {
-      if (fds.length) throw new Error('this link cannot send file descriptors');
-      socket.write(data);
-    },
-    end: () => socket.end(),
-  };
-  const start = (c: PeerConnection) =>
+  });
+  const conn = new PeerConnection(socket);
+  const bus = new MessageBusClass(conn);
+  // MessageBus re-emits connection errors; a closed link is reported through `closed`.
+  bus.on('error', () => undefined);
+  const closed = new Promise<Error | undefined>((resolve) => {
+    socket.on('error', (err: Error) => resolve(err));
+    socket.on('close', () => resolve(undefined));
+  });
+
+  const start = () =>
     new Promise<void>((resolve, reject) => {
-      conn = c;
       onAuthenticated = (err) => {
         onAuthenticated = () => undefined;
         if (err) {
@@ -235,11 +139,11 @@ function openSocketLink(fd: number): PeerLink {
           socket.destroy();
           return;
         }
-        c.markConnected();
+        conn.markConnected();
         resolve();
       };
       socket.once('close', () => onAuthenticated(new Error('the link closed')));
-      socket.write(steps[0].send);
+      socket.write(Buffer.from(steps[0].send, 'latin1'));
     });
-  return peerLink(socket, transport, start);
+  return { bus, start, closed, close: () => socket.destroy() };
 }
