@@ -7,7 +7,8 @@
 //   BENCH_SECONDS=10 VDI_QEMU_VERSIONS=7.2 npm run bench -- bench/qemu-vnc.bench.ts
 //
 // Env: BENCH_SECONDS (per workload, default 10), BENCH_SIZES (default 1024x768,1920x1080),
-// BENCH_ENCODINGS (zrle, tight; default zrle,tight).
+// BENCH_ENCODINGS (zrle, tight; default zrle,tight), BENCH_WORKLOADS (redraw, scroll, clock;
+// default all).
 //
 // Workloads: full-screen redraw (two pre-drawn frames alternated, ~33 ms apart), scrolling
 // text on fbcon (tty1), and an idle console with a clock line rewritten once a second.
@@ -37,6 +38,7 @@ import { cpuSeconds, displayFrames, round, serverFigures, statusKiB, traceTimes,
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
 const ENCODING_NAMES = (process.env.BENCH_ENCODINGS ?? 'zrle,tight').split(',').map((s) => s.trim());
+const WORKLOAD_NAMES = (process.env.BENCH_WORKLOADS ?? Object.keys(WORKLOADS).join(',')).split(',').map((s) => s.trim());
 
 // CopyRect is in every list, as vncviewer and noVNC have it (QEMU's server never sends it).
 const ENCODINGS: Record<string, { label: string; lossless: boolean; list: number[] }> = {
@@ -106,7 +108,9 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
     for (const encName of ENCODING_NAMES) {
       const enc = ENCODINGS[encName];
       if (!enc) throw new Error(`unknown encoding ${encName}`);
-      for (const [workload, wl] of Object.entries(WORKLOADS)) {
+      for (const workload of WORKLOAD_NAMES) {
+        const wl = WORKLOADS[workload];
+        if (!wl) throw new Error(`unknown workload ${workload}`);
         // Fresh connections per pass: each starts with its full update, then goes quiet.
         const ours = await connectAtSize('qemu-vnc', { port: vnc.port, host: vnc.host }, w, h);
         const theirs = await connectAtSize('QEMU VNC', { path: rig.vncSocketPath! }, w, h);
