@@ -1,13 +1,5 @@
 // dbus-next ships no typings for its internal modules; the peer link reuses them
-// (handshake, message framing, marshalling) instead of re-implementing the wire format.
-declare module 'dbus-next/lib/handshake.js' {
-  import type { Duplex } from 'node:stream';
-  export default function clientHandshake(
-    stream: Duplex,
-    opts: Record<string, unknown>,
-    cb: (err: Error | null, guid?: string) => void,
-  ): void;
-}
+// (message parsing, marshalling, the bus object) instead of re-implementing the wire format.
 declare module 'dbus-next/lib/marshall-compat.js' {
   import type { Message } from 'dbus-next';
   export function messageToJsFmt(raw: Record<string, unknown>): Record<string, unknown>;

@@ -1,4 +1,4 @@
-// usocket (the unix socket with fd passing that dbus-next and our peer links use) closes its
+// usocket (the unix socket with fd passing that dbus-next's bus connection uses) closes its
 // native handle with uv_close() and drops the JavaScript object that owns the handle's memory
 // at once. libuv finishes a close only in the loop's close phase; a garbage collection in
 // between frees that memory first and the process aborts ("uv__finish_close: Assertion `0'
