@@ -12,6 +12,7 @@
 //   pollClose(handle)             stops watching and closes fd
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <stdbool.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,24 @@ static napi_value make_int(napi_env env, int64_t value) {
   return result;
 }
 
+// The (fd, buffer, ...) at the head of recv's and send's arguments; false with an exception pending.
+static bool fd_and_buffer(napi_env env, napi_callback_info info, napi_value *argv, size_t argc, int32_t *fd, void **data,
+                          size_t *length) {
+  size_t given = argc;
+  if (napi_get_cb_info(env, info, &given, argv, NULL, NULL) != napi_ok || given < argc ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok || napi_get_buffer_info(env, argv[1], data, length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "unix_link: expected (fd, buffer, ...)");
+    return false;
+  }
+  return true;
+}
+
 static napi_value do_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
   void *data;
   size_t length;
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  if (!fd_and_buffer(env, info, argv, 3, &fd, &data, &length)) return NULL;
   napi_typedarray_type type;
   size_t fds_length;
   void *fds_data;
@@ -90,14 +100,11 @@ static napi_value do_recv(napi_env env, napi_callback_info info) {
 }
 
 static napi_value do_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
   void *data;
   size_t length;
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  if (!fd_and_buffer(env, info, argv, 2, &fd, &data, &length)) return NULL;
   ssize_t n;
   do {
     n = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
