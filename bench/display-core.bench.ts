@@ -8,7 +8,9 @@
 //
 //   npm run bench -- bench/display-core.bench.ts
 //
-// BENCH_SECONDS sets the run's length, BENCH_MODES one size (e.g. 1920x1080),
+// BENCH_SECONDS sets the run's length, BENCH_MODES one size (e.g. 1920x1080), BENCH_WORKLOAD
+// another of bench/measure.ts's workloads (clock: one small update a second, the D-Bus leg of
+// qemu-vnc's idle-console latency),
 // VDI_QEMU_VERSIONS one QEMU, BENCH_PROFILE a CPU profile (see startProfile).
 //
 // Writes its figures to bench/results/display-core.json; RESULTS.md quotes them.
@@ -20,14 +22,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'vitest';
 import { openDisplay } from '../e2e/src/display.js';
 import { QEMU_VERSIONS, REPO_DIR, startRig, type QemuVersion } from '../e2e/src/index.js';
+import { WORKLOADS } from './measure.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'redraw';
 /** BENCH_MODES=1920x1080 measures one size only. */
 const MODES = (process.env.BENCH_MODES ?? '1024x768,1920x1080').split(',') as Array<'1024x768' | '1920x1080'>;
 
 interface Figures {
   qemu: QemuVersion;
   size: string;
+  workload: string;
   transport: string;
   seconds: number;
   qemuUpdates: number;
@@ -100,9 +105,9 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     const stats0 = { ...display.framebuffer.stats };
     const cpu0 = process.cpuUsage();
     const profile = await startProfile(`${qemu}-${mode}`);
-    await rig.guest.check(
-      '(while :; do cat /tmp/f1 >/dev/fb0; usleep 33000; cat /tmp/f2 >/dev/fb0; usleep 33000; done) >/dev/null 2>&1 & echo $! >/tmp/loop.pid',
-    );
+    const workload = WORKLOADS[WORKLOAD];
+    if (!workload) throw new Error(`unknown workload ${WORKLOAD}`);
+    await rig.guest.check(workload.start);
     await sleep(RUN_SECONDS * 1000);
     await rig.guest.check('kill $(cat /tmp/loop.pid)');
     const endUs = nowUs();
@@ -135,6 +140,7 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     return {
       qemu,
       size: mode,
+      workload: WORKLOAD,
       transport: display.framebuffer.transport,
       seconds: Number(seconds.toFixed(1)),
       qemuUpdates: traces.length,
