@@ -212,3 +212,34 @@ describe('Tight over many pieces', () => {
     encoder.close();
   });
 });
+
+describe('Tight fills', () => {
+  for (const [name, make] of [
+    ['Tight', () => new TightEncoder()],
+    ['TightPNG', () => new TightPngEncoder()],
+  ] as const) {
+    it(`sends a one-colour screen as one fill, however large (${name})`, async () => {
+      // A cleared 1920×1080 console: 32 pieces at the size limits, one rectangle on the wire.
+      const fb = makeImage(1920, 1080, 'solid');
+      const rect = { x: 0, y: 0, w: 1920, h: 1080 };
+      const { canvas, count, bytes } = await roundTrip(make(), fb, rect, { pixelFormat: PF_32_LE });
+      expect(count).toBe(1);
+      expect(bytes.length).toBe(12 + 1 + 3); // header, fill control, one 24-bit TPIXEL
+      expect(canvas.region(rect, colourMask(PF_32_LE))).toEqual(expectedRegion(fb, rect, PF_32_LE));
+    });
+
+    it(`joins only fills of one colour, one under the other; other pieces stay apart (${name})`, async () => {
+      // 1920×200: pieces of 1920×34. Rows 0–67 one colour, 68–101 text-like, 102–199 a second colour.
+      const fb = makeImage(1920, 200, 'solid');
+      const next = rng(3);
+      for (let y = 68; y < 102; y++) for (let x = 0; x < 1920; x++) if (next() % 5 === 0) fb.data.writeUInt32LE(0xffffff, (y * 1920 + x) * 4);
+      for (let y = 102; y < 200; y++) for (let x = 0; x < 1920; x++) fb.data.writeUInt32LE(0x3366cc, (y * 1920 + x) * 4);
+      const rect = { x: 0, y: 0, w: 1920, h: 200 };
+      const { canvas, count, bytes } = await roundTrip(make(), fb, rect, { pixelFormat: PF_32_LE, compressLevel: 6 });
+      // The first fill (two pieces), the text piece, then the second colour's fill (three pieces).
+      expect(count).toBe(3);
+      expect(bytes.readUInt16BE(6)).toBe(68); // the first rectangle's height
+      expect(canvas.region(rect, colourMask(PF_32_LE))).toEqual(expectedRegion(fb, rect, PF_32_LE));
+    });
+  }
+});

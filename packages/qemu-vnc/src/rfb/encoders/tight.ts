@@ -465,6 +465,54 @@ export async function jpegData(control: number, fb: FramebufferView, rect: Rect,
   return Buffer.concat([Buffer.from([TightControl.Jpeg | control]), encodeCompactLength(jpeg.length), jpeg]);
 }
 
+/**
+ * `rect` as rectangles of a Tight-family encoding (Tight, TightPNG): pieces within the size
+ * limits (splitTightRect), each classified (classifyRect), its data made by `make.fill` or
+ * `make.other`. Pieces of one colour, one under the other, go out as one fill: a fill
+ * carries no data, so only the width limit applies to it (rfbproto "Tight Encoding"; QEMU's
+ * server sends large solid areas whole too), and a cleared 1920×1080 screen is one
+ * rectangle, not 32. Returns how many rectangles it added to `out`.
+ */
+export async function encodeTightRects(
+  encoding: number,
+  analyser: ColourAnalyser,
+  fb: FramebufferView,
+  rect: Rect,
+  opts: EncodeOptions,
+  out: Buffer[],
+  make: { fill(colour: number): Buffer; other(piece: Rect, cls: TightClass): Buffer | Promise<Buffer> },
+): Promise<number> {
+  checkRect(fb, rect);
+  if (rect.w === 0 || rect.h === 0) return 0;
+  let count = 0;
+  let fill: { rect: Rect; colour: number } | undefined;
+  const endFill = (): void => {
+    if (!fill) return;
+    const { x, y, w, h } = fill.rect;
+    out.push(encodeRectHeader(x, y, w, h, encoding), make.fill(fill.colour));
+    count++;
+    fill = undefined;
+  };
+  for (const piece of splitTightRect(rect)) {
+    const cls = classifyRect(analyser, fb, piece, opts);
+    if (cls.kind === 'fill') {
+      const colour = analyser.palette[0];
+      if (fill && fill.colour === colour && fill.rect.x === piece.x && fill.rect.w === piece.w && fill.rect.y + fill.rect.h === piece.y) {
+        fill.rect.h += piece.h;
+      } else {
+        endFill();
+        fill = { rect: { ...piece }, colour };
+      }
+      continue;
+    }
+    endFill();
+    out.push(encodeRectHeader(piece.x, piece.y, piece.w, piece.h, encoding), await make.other(piece, cls));
+    count++;
+  }
+  endFill();
+  return count;
+}
+
 /** Spare palette buffers a TightEncoder keeps: 8 × 64 KiB per client at most. */
 const MAX_SPARE_BUFFERS = 8;
 
@@ -480,32 +528,28 @@ export class TightEncoder implements RectEncoder {
    */
   private readonly spare: Buffer[] = [];
 
-  async encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
-    checkRect(fb, rect);
-    if (rect.w === 0 || rect.h === 0) return 0;
-    const pieces = splitTightRect(rect);
-    for (const piece of pieces) {
-      out.push(encodeRectHeader(piece.x, piece.y, piece.w, piece.h, this.encoding), await this.encodePiece(fb, piece, opts));
-    }
-    return pieces.length;
+  encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
+    return encodeTightRects(this.encoding, this.analyser, fb, rect, opts, out, {
+      fill: (colour) => fillData(this.takeResets(), colour, opts.pixelFormat),
+      other: (piece, cls) => this.encodePiece(fb, piece, opts, cls),
+    });
   }
 
-  private encodePiece(fb: FramebufferView, rect: Rect, opts: EncodeOptions): Buffer | Promise<Buffer> {
-    const pf = opts.pixelFormat;
-    const { kind, jpeg } = classifyRect(this.analyser, fb, rect, opts);
-    // rfbproto NOTE1: the client resets the named streams whatever the method.
+  /** The client resets the streams named in a rectangle's control byte, whatever its method (rfbproto NOTE1). */
+  private takeResets(): number {
     const resets = this.pendingResets;
     this.pendingResets = 0;
+    return resets;
+  }
+
+  /** A piece that is not one colour, as `cls` (classifyRect's verdict on it, analysed in this.analyser) says. */
+  private encodePiece(fb: FramebufferView, rect: Rect, opts: EncodeOptions, cls: TightClass): Buffer | Promise<Buffer> {
+    const pf = opts.pixelFormat;
+    const resets = this.takeResets();
     const level = zlibLevelFor(opts.compressLevel);
-    switch (kind) {
-      case 'fill':
-        return fillData(resets, this.analyser.palette[0], pf);
-      case 'palette':
-        return this.paletteData(resets, pf, rect.w, rect.h, level);
-      case 'fullColour':
-        if (jpeg && opts.qualityLevel !== undefined) return jpegData(resets, fb, rect, opts.qualityLevel);
-        return this.basicData(resets, Stream.FullColour, undefined, allTPixels(fb, rect, pf), level);
-    }
+    if (cls.kind === 'palette') return this.paletteData(resets, pf, rect.w, rect.h, level);
+    if (cls.jpeg && opts.qualityLevel !== undefined) return jpegData(resets, fb, rect, opts.qualityLevel);
+    return this.basicData(resets, Stream.FullColour, undefined, allTPixels(fb, rect, pf), level);
   }
 
   /** PaletteFilter: U8 colours − 1, TPIXEL palette, then a 1-bit bitmap (2 colours) or 8-bit indices. */

@@ -4,17 +4,8 @@
 // decode PNG natively. There are no zlib streams here, so no stream resets either.
 import { bgrxToRgb, loadSharp } from '@vdi-sidecar/display-core';
 import { Encoding } from '../constants.js';
-import { encodeRectHeader } from '../server-messages.js';
-import { checkRect, zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
-import {
-  classifyRect,
-  ColourAnalyser,
-  encodeCompactLength,
-  fillData,
-  jpegData,
-  splitTightRect,
-  TightControl,
-} from './tight.js';
+import { zlibLevelFor, type EncodeOptions, type FramebufferView, type Rect, type RectEncoder } from './encoder.js';
+import { ColourAnalyser, encodeCompactLength, encodeTightRects, fillData, jpegData, TightControl } from './tight.js';
 
 /**
  * The lowest zlib level for PNG. On screen content sharp's PNG at level 6 is several times
@@ -38,23 +29,14 @@ export class TightPngEncoder implements RectEncoder {
   readonly encoding = Encoding.TightPNG;
   private readonly analyser = new ColourAnalyser();
 
-  async encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
-    checkRect(fb, rect);
-    if (rect.w === 0 || rect.h === 0) return 0;
-    const pieces = splitTightRect(rect);
-    for (const piece of pieces) {
-      out.push(encodeRectHeader(piece.x, piece.y, piece.w, piece.h, this.encoding), await this.encodePiece(fb, piece, opts));
-    }
-    return pieces.length;
-  }
-
-  private async encodePiece(fb: FramebufferView, rect: Rect, opts: EncodeOptions): Promise<Buffer> {
-    const { kind, jpeg } = classifyRect(this.analyser, fb, rect, opts);
-    if (kind === 'fill') return fillData(0, this.analyser.palette[0], opts.pixelFormat);
-    if (kind === 'fullColour' && jpeg && opts.qualityLevel !== undefined) {
-      return jpegData(0, fb, rect, opts.qualityLevel);
-    }
-    return pngData(fb, rect, opts.compressLevel);
+  encode(fb: FramebufferView, rect: Rect, opts: EncodeOptions, out: Buffer[]): Promise<number> {
+    return encodeTightRects(this.encoding, this.analyser, fb, rect, opts, out, {
+      fill: (colour) => fillData(0, colour, opts.pixelFormat),
+      other: (piece, cls) =>
+        cls.kind === 'fullColour' && cls.jpeg && opts.qualityLevel !== undefined
+          ? jpegData(0, fb, piece, opts.qualityLevel)
+          : pngData(fb, piece, opts.compressLevel),
+    });
   }
 
   reset(): void {}
