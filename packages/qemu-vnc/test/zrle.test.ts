@@ -90,6 +90,10 @@ function pictures(width: number, height: number): Array<[string, FramebufferView
     ...kinds,
     // 32×32 flat blocks, X bytes random: rows repeat the row above with different raw words.
     ['blocks', make((x, y, next) => ((((y >> 5) * 7 + (x >> 5)) * 0x9e3779b1) & 0xffffff) | (next() & 0xff000000), 2)],
+    // The same with the X bytes kept: whole frame rows repeat byte for byte (found by one compare a row).
+    ['blocks, X kept', make((x, y) => (((y >> 5) * 7 + (x >> 5)) * 0x9e3779b1) & 0xffffff, 9)],
+    // Rows that repeat in every tile but one: the whole-row compare fails, each tile's own does not.
+    ['one column changing', make((x, y) => (x >= 100 && x < 110 ? y * 0x010203 : ((x >> 5) * 0x304050) & 0xffffff), 10)],
     ['stripes', make((x) => ((x >> 2) % 16) * 0x0f0f0f, 3)],
     // Rows alternating between one colour and two, so runs join across row ends.
     ['bands', make((x, y) => (y % 3 === 0 && x > 10 ? 0xffffff : 0x202020), 4)],

@@ -129,6 +129,14 @@ export class ZrleTileEncoder {
   /** Entry and length of each run of the last row scanned, cut at the row's ends. */
   private readonly rowEntry = new Uint8Array(TILE);
   private readonly rowLength = new Int32Array(TILE);
+  /**
+   * Per row of the rectangle (frame formats only): 1 when the frame row equals the one above
+   * across the rectangle's whole width, found with one memcmp a row. A tile's row then repeats
+   * without comparing it pixel by pixel; solid backgrounds and bands make most rows so.
+   */
+  private rowRepeats = new Uint8Array(0);
+  /** The current tile's first row within the rectangle. */
+  private tileTop = 0;
   /** Colours of the tile, 0 when more than MAX_RLE_PALETTE. */
   private colours = 0;
   private runs = 0;
@@ -140,8 +148,10 @@ export class ZrleTileEncoder {
     this.setFormat(fb, pf);
     const direct = this.source !== CPixelSource.Converted;
     const frameStride = fb.stride >> 2;
+    this.findRepeatedRows(fb, rect, direct);
     for (let ty = 0; ty < h; ty += TILE) {
       const th = Math.min(TILE, h - ty);
+      this.tileTop = ty;
       for (let tx = 0; tx < w; tx += TILE) {
         const tw = Math.min(TILE, w - tx);
         if (direct) {
@@ -156,6 +166,17 @@ export class ZrleTileEncoder {
       }
     }
     return this.out.subarray(0, this.used);
+  }
+
+  private findRepeatedRows(fb: FramebufferView, rect: Rect, direct: boolean): void {
+    if (this.rowRepeats.length < rect.h) this.rowRepeats = new Uint8Array(rect.h);
+    this.rowRepeats.fill(0, 0, rect.h);
+    if (!direct) return;
+    const bytes = rect.w * 4;
+    for (let r = 1; r < rect.h; r++) {
+      const at = (rect.y + r) * fb.stride + rect.x * 4;
+      if (fb.data.compare(fb.data, at - fb.stride, at - fb.stride + bytes, at, at + bytes) === 0) this.rowRepeats[r] = 1;
+    }
   }
 
   private setFormat(fb: FramebufferView, pf: PixelFormat): void {
@@ -266,7 +287,7 @@ export class ZrleTileEncoder {
     for (let row = 0; row < h; row++) {
       const at = start + row * stride;
       const base = row * w;
-      if (row > 0 && this.repeatsRowAbove(at, w)) {
+      if (row > 0 && (this.rowRepeats[this.tileTop + row] === 1 || this.repeatsRowAbove(at, w))) {
         // Same pixels as the row above: same entries and runs, the first run joining the
         // previous row's last when they share a colour.
         entries.copyWithin(base, base - w, base);
