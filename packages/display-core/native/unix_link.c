@@ -177,9 +177,12 @@ static napi_value poll_open(napi_env env, napi_callback_info info) {
   return external;
 }
 
-static poller *poller_arg(napi_env env, napi_value value) {
+// The arguments of pollStart and pollClose, the handle first; NULL with an exception pending.
+static poller *poller_args(napi_env env, napi_callback_info info, napi_value *argv, size_t argc) {
+  size_t given = argc;
   void *p = NULL;
-  if (napi_get_value_external(env, value, &p) != napi_ok || !p) {
+  if (napi_get_cb_info(env, info, &given, argv, NULL, NULL) != napi_ok || given < argc ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, NULL, "unix_link: not a poll handle");
     return NULL;
   }
@@ -191,10 +194,8 @@ static poller *poller_arg(napi_env env, napi_value value) {
 }
 
 static napi_value poll_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller *p = poller_arg(env, argv[0]);
+  poller *p = poller_args(env, info, argv, 2);
   if (!p) return NULL;
   int32_t events;
   CHECK(napi_get_value_int32(env, argv[1], &events));
@@ -204,10 +205,8 @@ static napi_value poll_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value poll_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller *p = poller_arg(env, argv[0]);
+  poller *p = poller_args(env, info, argv, 1);
   if (!p) return NULL;
   p->closed = 1;
   // uv_poll_stop takes the fd out of epoll at once, so it may be closed right after.
