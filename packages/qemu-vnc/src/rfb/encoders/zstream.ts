@@ -28,10 +28,16 @@ interface DeflateInternals {
 /** Output of synchronous compressions: one buffer serves every stream, the work being synchronous. */
 const syncOut = Buffer.allocUnsafe(64 * 1024);
 
-/** Whether this Node offers what compressSync needs (it falls back to the thread pool otherwise). */
-export function syncCompressionAvailable(deflate: Deflate = createDeflate()): boolean {
-  const internals = deflate as unknown as DeflateInternals;
-  return typeof internals._handle?.writeSync === 'function' && internals._writeState instanceof Uint32Array;
+/**
+ * Whether this Node offers what compressSync needs on `deflate` (it falls back to the thread
+ * pool otherwise); without one, checks a stream made and closed for the purpose.
+ */
+export function syncCompressionAvailable(deflate?: Deflate): boolean {
+  const probe = deflate ?? createDeflate();
+  const internals = probe as unknown as DeflateInternals;
+  const available = typeof internals._handle?.writeSync === 'function' && internals._writeState instanceof Uint32Array;
+  if (!deflate) probe.close();
+  return available;
 }
 
 interface OpenStream {
