@@ -26,6 +26,8 @@ import { WORKLOADS } from './measure.js';
 
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'redraw';
+const workload = WORKLOADS[WORKLOAD];
+if (!workload) throw new Error(`unknown workload ${WORKLOAD}`);
 /** BENCH_MODES=1920x1080 measures one size only. */
 const MODES = (process.env.BENCH_MODES ?? '1024x768,1920x1080').split(',') as Array<'1024x768' | '1920x1080'>;
 
@@ -105,8 +107,6 @@ async function measure(qemu: QemuVersion, mode: '1024x768' | '1920x1080'): Promi
     const stats0 = { ...display.framebuffer.stats };
     const cpu0 = process.cpuUsage();
     const profile = await startProfile(`${qemu}-${mode}`);
-    const workload = WORKLOADS[WORKLOAD];
-    if (!workload) throw new Error(`unknown workload ${WORKLOAD}`);
     await rig.guest.check(workload.start);
     await sleep(RUN_SECONDS * 1000);
     await rig.guest.check('kill $(cat /tmp/loop.pid)');

@@ -39,6 +39,7 @@ const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZES = (process.env.BENCH_SIZES ?? '1024x768,1920x1080').split(',').map((s) => s.trim());
 const ENCODING_NAMES = (process.env.BENCH_ENCODINGS ?? 'zrle,tight').split(',').map((s) => s.trim());
 const WORKLOAD_NAMES = (process.env.BENCH_WORKLOADS ?? Object.keys(WORKLOADS).join(',')).split(',').map((s) => s.trim());
+for (const name of WORKLOAD_NAMES) if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}`);
 
 // CopyRect is in every list, as vncviewer and noVNC have it (QEMU's server never sends it).
 const ENCODINGS: Record<string, { label: string; lossless: boolean; list: number[] }> = {
@@ -110,7 +111,6 @@ async function measureSize(qemu: QemuVersion, mode: string): Promise<Figures[]> 
       if (!enc) throw new Error(`unknown encoding ${encName}`);
       for (const workload of WORKLOAD_NAMES) {
         const wl = WORKLOADS[workload];
-        if (!wl) throw new Error(`unknown workload ${workload}`);
         // Fresh connections per pass: each starts with its full update, then goes quiet.
         const ours = await connectAtSize('qemu-vnc', { port: vnc.port, host: vnc.host }, w, h);
         const theirs = await connectAtSize('QEMU VNC', { path: rig.vncSocketPath! }, w, h);
