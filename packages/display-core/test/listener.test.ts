@@ -6,12 +6,12 @@ import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Message } from 'dbus-next';
 import { marshallMessage, messageToJsFmt } from 'dbus-next/lib/marshall-compat.js';
-import { USocket } from 'usocket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DMABUF_REFUSAL, serveListener, type ListenerSink } from '../src/dbus/listener.js';
 import { MessageFramer } from '../src/dbus/message-framer.js';
 import { IFACE, LISTENER_PATH } from '../src/dbus/names.js';
 import { socketpair } from '../src/dbus/socketpair.js';
+import { collectGarbage, until, USocket } from './peer-helpers.js';
 
 /** The QEMU end: answers the auth client, then sends calls and collects replies. */
 class QemuSide {
@@ -90,15 +90,12 @@ function fdsOpenOn(target: string): number {
   return count;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('listener', () => {
   const cleanup: Array<() => void> = [];
   afterEach(() => {
     for (const fn of cleanup.splice(0)) fn();
+    // Before libuv has closed the peer's handle: the moment that aborts an unguarded usocket.
+    collectGarbage({ type: 'minor' });
   });
 
   for (const sharedMemory of [true, false]) {

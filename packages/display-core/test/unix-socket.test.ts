@@ -2,10 +2,10 @@
 // implementation of fd passing): bytes and fds in order, writes larger than the socket
 // buffer, and the end of the link in each way it can end.
 import { closeSync, existsSync, openSync, readlinkSync } from 'node:fs';
-import { USocket } from 'usocket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { socketpair } from '../src/dbus/socketpair.js';
 import { UnixSocket, type UnixSocketReader } from '../src/dbus/unix-socket.js';
+import { collectGarbage, until, USocket } from './peer-helpers.js';
 
 /** A reader that keeps a copy of everything, and where in the stream fds arrived. */
 function recorder(): UnixSocketReader & { bytes: Buffer[]; fdsAt: Array<{ end: number; targets: string[] }>; total: number } {
@@ -32,15 +32,12 @@ function openOn(fd: number): string {
   return existsSync(`/proc/self/fd/${fd}`) ? readlinkSync(`/proc/self/fd/${fd}`) : '';
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('UnixSocket', () => {
   const cleanup: Array<() => void> = [];
   afterEach(() => {
     for (const fn of cleanup.splice(0)) fn();
+    // Before libuv has closed the peer's handle: the moment that aborts an unguarded usocket.
+    collectGarbage({ type: 'minor' });
   });
 
   function pair(reader: UnixSocketReader): { ours: UnixSocket; fd: number; socket: string; peer: USocket } {

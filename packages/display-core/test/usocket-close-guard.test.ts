@@ -2,15 +2,10 @@
 // phase, and the process aborts (uv__finish_close). Without the guard this loop aborted within
 // a tenth of a second on this machine; with it, every handle is kept until its close is done.
 import { closeSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { USocket } from 'usocket';
 import { describe, expect, it } from 'vitest';
 import { closingUSocketHandles } from '../src/dbus/usocket-close-guard.js';
 import { socketpair } from '../src/dbus/socketpair.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+import { collectGarbage, USocket } from './peer-helpers.js';
 
 describe('usocket close guard', () => {
   it("keeps a destroyed socket's handle until libuv has closed it, through garbage collections", async () => {
@@ -19,7 +14,7 @@ describe('usocket close guard', () => {
         const [ours, theirs] = socketpair();
         new USocket({ fd: ours }).destroy();
         closeSync(theirs);
-        gc({ type: 'minor' });
+        collectGarbage({ type: 'minor' });
       }
       // This round's, and the previous round's until their second hop.
       expect(closingUSocketHandles()).toBeGreaterThanOrEqual(50);
