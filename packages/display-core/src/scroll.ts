@@ -19,6 +19,8 @@ const CANDIDATES_PER_SAMPLE = 128;
 const COMPARISONS_PER_ROW = 48;
 /** How far below a sample point an anchor row (not of one colour) is looked for. */
 const ANCHOR_SEARCH_ROWS = 32;
+/** Pixels of a row that go into its hash, spread over the row. */
+const HASHED_PIXELS_PER_ROW = 64;
 
 export interface ScrollFound {
   /** The band that moved. */
@@ -63,9 +65,14 @@ export function findVerticalScroll(
   const newStart = (y: number): number => (y - area.y) * incomingStride + (x0 - area.x) * 4;
   const oldStart = (y: number): number => y * frameStride + x0 * 4;
   let budget = COMPARISONS_PER_ROW * (y1 - y0);
+  // Rows are hashed from a sample of their pixels (each row once, when first asked): rows whose
+  // hashes differ differ, so most candidates are dropped without a memory compare.
+  const oldHash = new RowHashes(frame, frameStride, x0, x1 - x0, frameHeight);
+  const newHash = new RowHashes(incoming, incomingStride, x0 - area.x, x1 - x0, area.h);
   // New row y equals old row y + dy (both over the bounding box's columns).
   const same = (y: number, dy: number): boolean => {
     budget--;
+    if (newHash.of(y - area.y) !== oldHash.of(y + dy)) return false;
     const n = newStart(y);
     const o = oldStart(y + dy);
     return incoming.compare(frame, o, o + rowBytes, n, n + rowBytes) === 0;
@@ -108,4 +115,39 @@ export function findVerticalScroll(
     if (r.y + r.h > from) rest.push({ x: r.x, y: from, w: r.w, h: r.y + r.h - from });
   }
   return { copy: { x: x0, y: top, w: x1 - x0, h: bottom - top, srcX: x0, srcY: top + dy }, rest };
+}
+
+/** Hashes of the rows of a picture over columns x .. x+w-1, each computed once, when first asked. */
+class RowHashes {
+  private readonly hashes: Int32Array;
+  private readonly known: Uint8Array;
+  private readonly step: number;
+  private readonly pixels: Uint32Array | undefined;
+
+  constructor(
+    private readonly data: Buffer,
+    private readonly stride: number,
+    private readonly x: number,
+    private readonly w: number,
+    rows: number,
+  ) {
+    this.hashes = new Int32Array(rows);
+    this.known = new Uint8Array(rows);
+    this.step = Math.max(1, Math.floor(w / HASHED_PIXELS_PER_ROW));
+    const aligned = data.byteOffset % 4 === 0 && stride % 4 === 0;
+    this.pixels = aligned ? new Uint32Array(data.buffer, data.byteOffset, data.length >> 2) : undefined;
+  }
+
+  of(y: number): number {
+    if (this.known[y]) return this.hashes[y];
+    // FNV-1a over whole pixels.
+    let h = 0x811c9dc5;
+    const start = y * this.stride + this.x * 4;
+    for (let i = 0; i < this.w; i += this.step) {
+      const px = this.pixels ? this.pixels[(start >> 2) + i] : this.data.readUInt32LE(start + i * 4);
+      h = Math.imul(h ^ px, 0x01000193);
+    }
+    this.known[y] = 1;
+    return (this.hashes[y] = h);
+  }
 }

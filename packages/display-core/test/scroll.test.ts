@@ -116,6 +116,18 @@ describe('findVerticalScroll', () => {
     expect(found!.copy.h).toBeGreaterThanOrEqual(28 * 16 - 32);
   });
 
+  it('finds the same scroll in pixels that do not start on a 4-byte boundary', () => {
+    const prev = consoleScreen(lines);
+    const next = consoleScreen([...lines.slice(2), 5, 6]);
+    const shifted = Buffer.alloc(next.length + 1).subarray(1);
+    next.copy(shifted);
+    const area = { x: 0, y: 0, w: W, h: H };
+    const changed = compareRect(prev, STRIDE, shifted, STRIDE, area);
+    const found = findVerticalScroll(prev, STRIDE, H, shifted, STRIDE, area, changed);
+    expect(found).toEqual(find(prev, next).found);
+    expect(found!.copy.srcY - found!.copy.y).toBe(32);
+  });
+
   it('finds nothing in a picture that did not move, nor in changes too short to be worth a copy', () => {
     const rnd = random(3);
     const prev = consoleScreen(lines);
