@@ -459,7 +459,19 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
   const rowBytes = a.w * 4;
   // Bands of full rows are contiguous in both views: compare them in one call.
   const contiguous = a.x - prev.x0 === 0 && rowBytes === prev.stride && a.x - next.x0 === 0 && rowBytes === next.stride;
-  const changed = new Uint8Array(tile);
+  // Per row of the band: the first and last tile column with a change, -1 for a row without.
+  const firstTile = new Int32Array(tile);
+  const lastTile = new Int32Array(tile);
+  const tileA = Math.floor(a.x / tile);
+  const tileB = Math.floor((ax1 - 1) / tile);
+  const tileStart = (t: number): number => Math.max(a.x, t * tile);
+  const tileEnd = (t: number): number => Math.min(ax1, (t + 1) * tile);
+  // Columns [x0, x1) of row y differ.
+  const differs = (y: number, x0: number, x1: number): boolean => {
+    const p0 = pByte(y) + x0 * 4;
+    const n0 = nByte(y) + x0 * 4;
+    return nb.compare(pb, p0, p0 + (x1 - x0) * 4, n0, n0 + (x1 - x0) * 4) !== 0;
+  };
 
   for (let by0 = a.y; by0 < ay1; ) {
     const by1 = Math.min(ay1, (Math.floor(by0 / tile) + 1) * tile);
@@ -474,11 +486,33 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
     }
     let any = false;
     for (let y = by0; y < by1; y++) {
-      const p0 = pByte(y) + a.x * 4;
-      const n0 = nByte(y) + a.x * 4;
-      const diff = nb.compare(pb, p0, p0 + rowBytes, n0, n0 + rowBytes) !== 0;
-      changed[y - by0] = diff ? 1 : 0;
-      any ||= diff;
+      const i = y - by0;
+      firstTile[i] = lastTile[i] = -1;
+      // The tiles at the ends of the row's change, from its end tiles and then by bisection
+      // with memcmp: a console line that changed at its left end leaves the tiles to its right
+      // unscanned, and a row that changed all over costs one compare more than a whole-row one.
+      let lo = tileA;
+      let hi = tileA;
+      if (!differs(y, a.x, tileEnd(tileA))) {
+        if (tileA === tileB || !differs(y, tileEnd(tileA), ax1)) continue;
+        lo = tileA + 1;
+        hi = tileB;
+      }
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (differs(y, a.x, tileEnd(mid))) hi = mid;
+        else lo = mid + 1;
+      }
+      firstTile[i] = lo;
+      any = true;
+      if (lo === tileB || differs(y, tileStart(tileB), ax1)) lo = hi = tileB;
+      else hi = tileB - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (differs(y, tileStart(mid), ax1)) lo = mid;
+        else hi = mid - 1;
+      }
+      lastTile[i] = lo;
     }
     if (!any) {
       by0 = by1;
@@ -487,7 +521,8 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
     let last: Rect | undefined;
     for (let bx0 = a.x; bx0 < ax1; ) {
       const bx1 = Math.min(ax1, (Math.floor(bx0 / tile) + 1) * tile);
-      const box = tileBox(pp, np, per, rows, changed, bx0, bx1, by0, by1);
+      const t = Math.floor(bx0 / tile);
+      const box = tileBox(pp, np, per, rows, (i) => firstTile[i] <= t && t <= lastTile[i], bx0, bx1, by0, by1);
       if (box) {
         if (last && last.y === box.y && last.h === box.h && last.x + last.w === box.x) last.w += box.w;
         else out.push((last = box));
@@ -505,13 +540,13 @@ interface RowIndex {
   nRow(y: number): number;
 }
 
-/** Bounding box of the changed pixels in one tile, or undefined. `changed` flags rows of the band from by0. */
+/** Bounding box of the changed pixels in one tile, or undefined. `changed(y - by0)` says row y may have some. */
 function tileBox(
   pp: Pixels,
   np: Pixels,
   per: number,
   rows: RowIndex,
-  changed: Uint8Array,
+  changed: (row: number) => boolean,
   bx0: number,
   bx1: number,
   by0: number,
@@ -525,7 +560,7 @@ function tileBox(
   let minX = 0;
   let maxX = 0;
   for (let y = by0; y < by1; y++) {
-    if (changed[y - by0] === 0) continue;
+    if (!changed(y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     const f = firstDiff(pp, np, d, base + e0, base + e1);
@@ -540,7 +575,7 @@ function tileBox(
   // Bottom row with a change.
   let maxY = minY;
   for (let y = by1 - 1; y > minY; y--) {
-    if (changed[y - by0] === 0) continue;
+    if (!changed(y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     const l = lastDiff(pp, np, d, base + e0, base + e1);
@@ -553,7 +588,7 @@ function tileBox(
   }
   // Rows in between can only widen the box; look only outside it.
   for (let y = minY + 1; y < maxY && (minX > e0 || maxX < e1 - 1); y++) {
-    if (changed[y - by0] === 0) continue;
+    if (!changed(y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     if (minX > e0) {

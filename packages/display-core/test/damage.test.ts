@@ -473,6 +473,42 @@ describe('compareRect (incoming pixels for one rectangle)', () => {
     expect(compareRect(mirror, S, cut(mirror, full), S, full)).toEqual([]);
   });
 
+  it('covers exactly each tile\'s bounding box of changes, wherever in a row they are (300 seeded cases)', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const pick = rng(seed);
+      const tile = [8, 16, 64][seed % 3];
+      const x = pick(60);
+      const y = pick(40);
+      const r = { x, y, w: 1 + pick(W - x), h: 1 + pick(H - y) };
+      const next = Buffer.from(mirror);
+      // Rows changed at their left end, their right end, both, or anywhere.
+      for (let k = pick(12); k > 0; k--) {
+        const row = r.y + pick(r.h);
+        const at = [r.x + pick(Math.min(r.w, 10)), r.x + r.w - 1 - pick(Math.min(r.w, 10)), r.x + pick(r.w)][pick(3)];
+        touch(next, S, at, row, pick(4));
+        if (pick(2)) touch(next, S, r.x + r.w - 1, row);
+      }
+      const rects = compareRect(mirror, S, cut(next, r), r.w * 4, r, tile);
+      expectDisjoint(rects);
+      // The reference: every pixel of the rectangle, tile by tile.
+      const boxes = new Map<string, { x0: number; y0: number; x1: number; y1: number }>();
+      for (let py = r.y; py < r.y + r.h; py++) {
+        for (let px = r.x; px < r.x + r.w; px++) {
+          const o = py * S + px * 4;
+          if (mirror.compare(next, o, o + 4, o, o + 4) === 0) continue;
+          const key = `${Math.floor(px / tile)},${Math.floor(py / tile)}`;
+          const b = boxes.get(key) ?? { x0: px, y0: py, x1: px, y1: py };
+          boxes.set(key, { x0: Math.min(b.x0, px), y0: Math.min(b.y0, py), x1: Math.max(b.x1, px), y1: Math.max(b.y1, py) });
+        }
+      }
+      const expected = new Uint8Array(W * H);
+      for (const b of boxes.values()) for (let py = b.y0; py <= b.y1; py++) expected.fill(1, py * W + b.x0, py * W + b.x1 + 1);
+      const got = new Uint8Array(W * H);
+      for (const g of rects) for (let py = g.y; py < g.y + g.h; py++) got.fill(1, py * W + g.x, py * W + g.x + g.w);
+      expect(Buffer.from(got).equals(Buffer.from(expected)), `seed ${seed}`).toBe(true);
+    }
+  });
+
   it('rejects rectangles the buffers do not hold', () => {
     expect(() => compareRect(mirror, S, Buffer.alloc(10), 40, { x: 0, y: 0, w: 10, h: 1 })).toThrow(/incoming/);
     expect(() => compareRect(mirror, S, Buffer.alloc(40), 40, { x: 195, y: 0, w: 10, h: 1 })).toThrow(/outside the mirror/);
