@@ -488,12 +488,15 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
     for (let y = by0; y < by1; y++) {
       const i = y - by0;
       firstTile[i] = lastTile[i] = -1;
-      // The tiles at the ends of the row's change, from its end tiles and then by bisection
-      // with memcmp: a console line that changed at its left end leaves the tiles to its right
-      // unscanned, and a row that changed all over costs one compare more than a whole-row one.
+      // The tiles at the ends of the row's change: the end tiles are scanned first (a row that
+      // changed all over stops at its first and last pixel), then the change is bisected with
+      // memcmp, so that a console line changed at its left end leaves the tiles to its right
+      // unscanned.
+      const base = rows.pRow(y);
+      const d = rows.nRow(y) - base;
       let lo = tileA;
       let hi = tileA;
-      if (!differs(y, a.x, tileEnd(tileA))) {
+      if (firstDiff(pp, np, d, base + a.x * per, base + tileEnd(tileA) * per) < 0) {
         if (tileA === tileB || !differs(y, tileEnd(tileA), ax1)) continue;
         lo = tileA + 1;
         hi = tileB;
@@ -505,7 +508,7 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
       }
       firstTile[i] = lo;
       any = true;
-      if (lo === tileB || differs(y, tileStart(tileB), ax1)) lo = hi = tileB;
+      if (lo === tileB || lastDiff(pp, np, d, base + tileStart(tileB) * per, base + ax1 * per) >= 0) lo = hi = tileB;
       else hi = tileB - 1;
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
@@ -522,7 +525,7 @@ function compareViews(prev: FrameView, next: FrameView, a: Rect, tile: number): 
     for (let bx0 = a.x; bx0 < ax1; ) {
       const bx1 = Math.min(ax1, (Math.floor(bx0 / tile) + 1) * tile);
       const t = Math.floor(bx0 / tile);
-      const box = tileBox(pp, np, per, rows, (i) => firstTile[i] <= t && t <= lastTile[i], bx0, bx1, by0, by1);
+      const box = tileBox(pp, np, per, rows, { firstTile, lastTile, t }, bx0, bx1, by0, by1);
       if (box) {
         if (last && last.y === box.y && last.h === box.h && last.x + last.w === box.x) last.w += box.w;
         else out.push((last = box));
@@ -540,13 +543,20 @@ interface RowIndex {
   nRow(y: number): number;
 }
 
-/** Bounding box of the changed pixels in one tile, or undefined. `changed(y - by0)` says row y may have some. */
+/** The tile columns each row of a band changed in (from firstTile to lastTile), and this tile's column t. */
+interface BandSpans {
+  firstTile: Int32Array;
+  lastTile: Int32Array;
+  t: number;
+}
+
+/** Bounding box of the changed pixels in one tile, or undefined. */
 function tileBox(
   pp: Pixels,
   np: Pixels,
   per: number,
   rows: RowIndex,
-  changed: (row: number) => boolean,
+  spans: BandSpans,
   bx0: number,
   bx1: number,
   by0: number,
@@ -560,7 +570,7 @@ function tileBox(
   let minX = 0;
   let maxX = 0;
   for (let y = by0; y < by1; y++) {
-    if (!changed(y - by0)) continue;
+    if (!inSpan(spans, y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     const f = firstDiff(pp, np, d, base + e0, base + e1);
@@ -575,7 +585,7 @@ function tileBox(
   // Bottom row with a change.
   let maxY = minY;
   for (let y = by1 - 1; y > minY; y--) {
-    if (!changed(y - by0)) continue;
+    if (!inSpan(spans, y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     const l = lastDiff(pp, np, d, base + e0, base + e1);
@@ -588,7 +598,7 @@ function tileBox(
   }
   // Rows in between can only widen the box; look only outside it.
   for (let y = minY + 1; y < maxY && (minX > e0 || maxX < e1 - 1); y++) {
-    if (!changed(y - by0)) continue;
+    if (!inSpan(spans, y - by0)) continue;
     const base = rows.pRow(y);
     const d = rows.nRow(y) - base;
     if (minX > e0) {
@@ -603,6 +613,11 @@ function tileBox(
   const x0 = Math.floor(minX / per);
   const x1 = Math.floor(maxX / per) + 1;
   return { x: x0, y: minY, w: x1 - x0, h: maxY - minY + 1 };
+}
+
+/** Row i of the band may have changed in the tile. */
+function inSpan(spans: BandSpans, i: number): boolean {
+  return spans.firstTile[i] <= spans.t && spans.t <= spans.lastTile[i];
 }
 
 /** Part of the screen that moved: the destination (x, y, w, h) now shows what (srcX, srcY, w, h) showed before. */
