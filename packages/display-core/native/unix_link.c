@@ -7,6 +7,7 @@
 //   recv(fd, buffer, fdsOut)   -> bytes read, 0 at end of stream, or -errno;
 //                                 fdsOut[0] = number of fds received, fdsOut[1..] the fds
 //   send(fd, buffer)           -> bytes written or -errno
+//   setSendBuffer(fd, bytes)   -> 0 or -errno (SO_SNDBUF; the kernel caps it at net.core.wmem_max)
 //   pollOpen(fd, callback)     -> handle; callback(status, events) on readiness
 //   pollStart(handle, events)     events: 1 readable, 2 writable (libuv's UV_READABLE/UV_WRITABLE)
 //   pollClose(handle)             stops watching and closes fd
@@ -110,6 +111,19 @@ static napi_value do_send(napi_env env, napi_callback_info info) {
     n = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   return make_int(env, n < 0 ? -errno : n);
+}
+
+static napi_value set_send_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  int32_t bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "unix_link.setSendBuffer: expected (fd, bytes)");
+    return NULL;
+  }
+  return make_int(env, setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) < 0 ? -errno : 0);
 }
 
 typedef struct {
@@ -220,6 +234,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"recv", NULL, do_recv, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, do_send, NULL, NULL, NULL, napi_default, NULL},
+      {"setSendBuffer", NULL, set_send_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"pollOpen", NULL, poll_open, NULL, NULL, NULL, napi_default, NULL},
       {"pollStart", NULL, poll_start, NULL, NULL, NULL, napi_default, NULL},
       {"pollClose", NULL, poll_close, NULL, NULL, NULL, napi_default, NULL},

@@ -8,6 +8,7 @@ import { socketpair } from './dbus/socketpair.js';
 import { callMethod, dbusErrorName, getAllProperties, sendMethod, unwrapDict } from './dbus/calls.js';
 import { consolePath, IFACE, QEMU_BUS_NAME, VM_PATH } from './dbus/names.js';
 import { serveListener } from './dbus/listener.js';
+import { setSendBuffer } from './dbus/unix-socket.js';
 import './dbus/usocket-close-guard.js';
 import type { PeerLink } from './dbus/peer-link.js';
 import { Framebuffer } from './framebuffer.js';
@@ -68,6 +69,8 @@ export interface QemuDisplayEvents {
 
 /** How long a listener may lag behind the console's size before it is registered again. */
 const SIZE_CHECK_DELAY_MS = 2000;
+/** What QEMU may have in flight on the listener link: a whole 1920x1080 frame, where the kernel allows. */
+const LISTENER_SEND_BUFFER = 8 << 20;
 
 export class DisplayError extends Error {
   constructor(
@@ -456,6 +459,9 @@ export class QemuDisplay extends EventEmitter<QemuDisplayEvents> {
     );
 
     const [ours, theirs] = socketpair();
+    // QEMU < 9.2 (and 10 for VGA memory) sends each frame inline: 8 MB at 1920x1080. Through
+    // the default 208 KB in flight that is some 40 turns of QEMU waiting for our reads.
+    setSendBuffer(theirs, LISTENER_SEND_BUFFER);
     // Exported and authenticating before the call returns: QEMU blocks on our GetAll.
     // A console that lists no interfaces is from a QEMU older than the shared-memory listener (9.2).
     const sharedMemory = (this.opts.sharedMemory ?? true) && console.interfaces.length > 0;

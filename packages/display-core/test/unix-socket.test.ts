@@ -1,10 +1,10 @@
 // UnixSocket over a real socketpair, against usocket as the peer (a different
 // implementation of fd passing): bytes and fds in order, writes larger than the socket
 // buffer, and the end of the link in each way it can end.
-import { closeSync, existsSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { socketpair } from '../src/dbus/socketpair.js';
-import { UnixSocket, type UnixSocketReader } from '../src/dbus/unix-socket.js';
+import { setSendBuffer, UnixSocket, type UnixSocketReader } from '../src/dbus/unix-socket.js';
 import { collectGarbage, until, USocket } from './peer-helpers.js';
 
 /** A reader that keeps a copy of everything, and where in the stream fds arrived. */
@@ -100,5 +100,31 @@ describe('UnixSocket', () => {
     expect(events).toEqual(['error: broken message', 'close']);
     expect(socket).toMatch(/^socket:/);
     expect(openOn(fd)).not.toBe(socket);
+  });
+
+  it('lets the writer have as much in flight as setSendBuffer asks, up to the kernel\'s cap', () => {
+    /** Bytes written to a socket whose peer never reads, until the write would block. */
+    const inFlight = (fd: number): number => {
+      const chunk = Buffer.alloc(65536);
+      let total = 0;
+      for (;;) {
+        try {
+          total += writeSync(fd, chunk);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return total;
+          throw e;
+        }
+      }
+    };
+    const [a, b] = socketpair();
+    const [c, d] = socketpair();
+    cleanup.push(() => [a, b, c, d].forEach((fd) => closeSync(fd)));
+    const cap = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
+    const asked = 2 << 20;
+    setSendBuffer(d, asked);
+    const usual = inFlight(b);
+    expect(usual).toBeLessThan(400_000);
+    expect(inFlight(d)).toBeGreaterThanOrEqual(Math.min(asked, cap));
+    expect(() => setSendBuffer(-1, asked)).toThrow(/setsockopt\(SO_SNDBUF\) failed: EBADF/);
   });
 });

@@ -9,6 +9,7 @@ import { constants } from 'node:os';
 interface UnixLinkAddon {
   recv(fd: number, buffer: Uint8Array, fdsOut: Int32Array): number;
   send(fd: number, buffer: Uint8Array): number;
+  setSendBuffer(fd: number, bytes: number): number;
   pollOpen(fd: number, callback: (status: number, events: number) => void): object;
   pollStart(handle: object, events: number): void;
   pollClose(handle: object): void;
@@ -20,6 +21,15 @@ const WRITABLE = 2;
 const EAGAIN = constants.errno.EAGAIN;
 /** Reads per readiness callback, so one busy link cannot starve the event loop. */
 const READS_PER_WAKEUP = 32;
+
+/**
+ * Lets the writer on `fd` have up to `bytes` in flight before it waits for the reader
+ * (SO_SNDBUF; the kernel caps it at net.core.wmem_max and doubles it for its bookkeeping).
+ */
+export function setSendBuffer(fd: number, bytes: number): void {
+  const result = addon.setSendBuffer(fd, bytes);
+  if (result < 0) throw errnoError(-result, 'setsockopt(SO_SNDBUF)');
+}
 
 /** Where a UnixSocket puts what it reads. */
 export interface UnixSocketReader {
